@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from panel.models import AuditEntry, Membership, Team, TeamToken
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ("user", "role", "joined_at")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "created_at", "has_token")
+    search_fields = ("name",)
+    inlines = [MembershipInline]
+
+    @admin.display(boolean=True, description="API token")
+    def has_token(self, team: Team) -> bool:
+        return TeamToken.objects.filter(team=team).exists()
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "team", "role", "joined_at")
+    list_filter = ("role",)
+    search_fields = ("user__username", "team__name")
+    autocomplete_fields = ("user", "team")
+
+
+@admin.register(TeamToken)
+class TeamTokenAdmin(admin.ModelAdmin):
+    """Shows who stored which token when; the token itself (even encrypted) never."""
+
+    list_display = ("team", "__str__", "token_name", "stored_by", "stored_at")
+    fields = ("team", "__str__", "token_name", "account_email", "permissions", "stored_by", "stored_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: the trail cannot be edited or deleted, not even by staff."""
+
+    list_display = ("created_at", "team", "username", "action", "target_id", "target_name", "outcome")
+    list_filter = ("action", "outcome", "team")
+    search_fields = ("username", "target_id", "target_name")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,57 @@
+"""Encryption of stored API tokens with Fernet.
+
+Keys come from TOKEN_ENCRYPTION_KEYS (the first encrypts, all decrypt). Without it a key
+is derived from SECRET_KEY, which `manage.py check --deploy` warns about.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = ["InvalidToken", "decrypt", "encrypt", "fernet", "rotate", "uses_derived_key"]
+
+
+def uses_derived_key() -> bool:
+    return not settings.TOKEN_ENCRYPTION_KEYS
+
+
+def _derived_key() -> bytes:
+    digest = hashlib.sha256(b"vpsorg-panel token encryption:" + settings.SECRET_KEY.encode())
+    return base64.urlsafe_b64encode(digest.digest())
+
+
+@cache
+def _fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
+    if not keys:
+        return MultiFernet([Fernet(_derived_key())])
+    try:
+        return MultiFernet([Fernet(k.encode()) for k in keys])
+    except ValueError:
+        raise ImproperlyConfigured(
+            "TOKEN_ENCRYPTION_KEYS must be comma-separated Fernet keys "
+            "(make one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())')"
+        ) from None
+
+
+def fernet() -> MultiFernet:
+    # Keyed on the settings so tests that override them get a fresh instance.
+    return _fernet(tuple(settings.TOKEN_ENCRYPTION_KEYS), settings.SECRET_KEY)
+
+
+def encrypt(plaintext: str) -> bytes:
+    return fernet().encrypt(plaintext.encode())
+
+
+def decrypt(ciphertext: bytes) -> str:
+    return fernet().decrypt(ciphertext).decode()
+
+
+def rotate(ciphertext: bytes) -> bytes:
+    return fernet().rotate(ciphertext)

@@ -1,0 +1,126 @@
+"""The panel's own domain: teams, memberships and roles, the stored API token, the audit log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    # Ordered from least to most powerful; ROLE_RANK below relies on this order.
+    VIEWER = "viewer", _("Viewer")
+    OPERATOR = "operator", _("Operator")
+    MANAGER = "manager", _("Manager")
+    ADMIN = "admin", _("Admin")
+
+
+ROLE_RANK = {role: rank for rank, role in enumerate(Role)}
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.VIEWER)
+    joined_at = models.DateTimeField(_("joined"), default=timezone.now)
+    # The current team is the membership selected last: remembered per user, no extra table.
+    selected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="unique_membership"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.team} ({self.role})"
+
+    def has_role(self, minimum: Role | str) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum)]
+
+
+class TeamToken(models.Model):
+    """The team's VPS.org API token, Fernet-encrypted; only its last four characters in clear."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="api_token")
+    encrypted = models.BinaryField(editable=False)
+    last4 = models.CharField(max_length=4, editable=False)
+    # What GET /account/me/ said when the token was stored.
+    token_name = models.CharField(max_length=200, blank=True)
+    account_email = models.CharField(max_length=254, blank=True)
+    account_name = models.CharField(max_length=200, blank=True)
+    permissions = models.JSONField(default=list, blank=True)
+    stored_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    stored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"…{self.last4}"
+
+    def set_token(self, plaintext: str) -> None:
+        from panel.crypto import encrypt
+
+        self.encrypted = encrypt(plaintext)
+        self.last4 = plaintext[-4:]
+
+    def get_token(self) -> str:
+        from panel.crypto import decrypt
+
+        return decrypt(bytes(self.encrypted))
+
+    @property
+    def can_write(self) -> bool | None:
+        """None when the permission names are not known (the API does not document them)."""
+        if not self.permissions:
+            return None
+        return any("write" in p for p in self.permissions)
+
+
+class AuditEntry(models.Model):
+    class Outcome(models.TextChoices):
+        OK = "ok", _("OK")
+        ERROR = "error", _("Error")
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_entries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # Kept as text so the trail still reads right after the user is deleted or renamed.
+    username = models.CharField(max_length=150)
+    action = models.CharField(_("action"), max_length=40, db_index=True)
+    target_id = models.CharField(_("target"), max_length=100, blank=True, db_index=True)
+    target_name = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.OK)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.target_id}"

@@ -1,0 +1,57 @@
+"""The bridge between views and the VPS.org client: one client per team, errors as messages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from panel.models import Team
+from servers import client as vpsorg
+
+
+class NoToken(vpsorg.VPSOrgError):
+    """The team has stored no API token yet."""
+
+    def __init__(self) -> None:
+        super().__init__("No API token stored", status=None)
+
+
+def client_for(team: Team) -> vpsorg.VPSOrgClient:
+    try:
+        stored = team.api_token
+    except Team.api_token.RelatedObjectDoesNotExist:
+        raise NoToken from None
+    return vpsorg.VPSOrgClient(
+        stored.get_token(), base_url=settings.VPSORG_API_URL, timeout=settings.VPSORG_TIMEOUT
+    )
+
+
+def error_message(error: vpsorg.VPSOrgError) -> str:
+    """What the user reads when VPS.org did not do what was asked."""
+    if isinstance(error, NoToken):
+        return _("This team has no VPS.org API token yet.")
+    if isinstance(error, vpsorg.Unauthorized):
+        return _("VPS.org rejected the team's API token. An admin must replace it.")
+    if isinstance(error, vpsorg.Forbidden):
+        return _("The team's API token is not allowed to do this (VPS.org answered 403).")
+    if isinstance(error, vpsorg.PaymentRequired):
+        return _("The VPS.org account does not have enough credits for this.")
+    if isinstance(error, vpsorg.NotFound):
+        return _("VPS.org has no such server (it may have been deleted).")
+    if isinstance(error, vpsorg.RateLimited):
+        if error.retry_after:
+            return _(
+                "VPS.org is receiving too many requests. Try again in %(seconds)d seconds."
+            ) % {"seconds": max(1, round(error.retry_after))}
+        return _("VPS.org is receiving too many requests. Try again in a moment.")
+    if isinstance(error, vpsorg.Unavailable):
+        return _("VPS.org did not answer in time. Try again in a moment.")
+    if isinstance(error, vpsorg.ServerError):
+        return _("VPS.org had an internal error (HTTP %(status)s). Try again in a moment.") % {
+            "status": error.status
+        }
+    if isinstance(error, vpsorg.UnexpectedResponse):
+        return _("VPS.org sent an answer the panel could not read. Try again in a moment.")
+    if isinstance(error, vpsorg.InvalidRequest):
+        return _("VPS.org refused the request: %(detail)s") % {"detail": error.message}
+    return _("VPS.org answered with an error: %(detail)s") % {"detail": error.message}
