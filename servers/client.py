@@ -1,0 +1,893 @@
+"""Client for the VPS.org REST API (servers, plans, account).
+
+Deliberately free of Django: the sandbox, scripts and tests import it without
+settings, and the views are its only Django-aware callers.
+
+Everything goes through :meth:`VPSOrgClient.request`, so headers, timeouts,
+retries, error mapping, redaction and logging are decided in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Self
+from urllib.parse import quote, urljoin, urlsplit
+
+import requests
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "Account",
+    "ActionResult",
+    "Forbidden",
+    "InvalidRequest",
+    "NotFound",
+    "OperatingSystem",
+    "PaymentRequired",
+    "Plan",
+    "RateLimited",
+    "ResourceUsage",
+    "Server",
+    "ServerError",
+    "Unauthorized",
+    "Unavailable",
+    "UnexpectedResponse",
+    "VPSOrgClient",
+    "VPSOrgError",
+]
+
+logger = logging.getLogger("servers.client")
+
+DEFAULT_BASE_URL = "https://admin.vps.org/api/v1"
+# 3.05 s: just over a multiple of TCP's 3 s SYN retransmit window, the value the
+# requests docs recommend for connect timeouts.
+DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10.0)
+USER_AGENT = "vpsorg-panel/0.1"
+PAGE_SIZE = 100
+MAX_MESSAGE_LENGTH = 300
+
+# Backoff before each GET retry; its length is the retry limit.
+RETRY_BACKOFF: tuple[float, ...] = (0.2, 0.5)
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+# Ids are opaque (integers in the docs, UUIDs in the provider's own client).
+# Anything else could smuggle "../" or a query into the URL path.
+_ID_RE = re.compile(r"[A-Za-z0-9-]{1,128}")
+# A token goes into an HTTP header: visible ASCII only, otherwise requests
+# raises InvalidHeader with the header value (the token) in its message.
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
+_NON_FIELD_KEYS = ("detail", "message", "error", "non_field_errors")
+
+
+# --------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------
+
+
+class VPSOrgError(Exception):
+    """Base of every error the client raises; views catch this one class."""
+
+    default_message: ClassVar[str] = "The request to the VPS.org API failed."
+
+    def __init__(self, message: str | None = None, *, status: int | None = None) -> None:
+        self.message: str = message or self.default_message
+        self.status: int | None = status
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, message={self.message!r})"
+
+
+class InvalidRequest(VPSOrgError):
+    default_message = "The VPS.org API rejected the request as invalid."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = 400,
+        field_errors: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(message, status=status)
+        self.field_errors: dict[str, list[str]] = field_errors or {}
+
+
+class Unauthorized(VPSOrgError):
+    default_message = "The API token is missing, invalid or revoked."
+
+
+class PaymentRequired(VPSOrgError):
+    default_message = "The VPS.org account does not have enough credits."
+
+
+class Forbidden(VPSOrgError):
+    default_message = "The API token is not allowed to do this."
+
+
+class NotFound(VPSOrgError):
+    default_message = "Not found at VPS.org."
+
+
+class RateLimited(VPSOrgError):
+    default_message = "Too many requests to the VPS.org API; try again shortly."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = 429,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status)
+        self.retry_after: float | None = retry_after
+
+
+class ServerError(VPSOrgError):
+    default_message = "The VPS.org API failed with an internal error."
+
+
+class Unavailable(VPSOrgError):
+    default_message = "The VPS.org API could not be reached."
+
+
+class UnexpectedResponse(VPSOrgError):
+    default_message = "The VPS.org API sent an answer the panel could not read."
+
+
+_STATUS_ERRORS: dict[int, type[VPSOrgError]] = {
+    400: InvalidRequest,
+    401: Unauthorized,
+    402: PaymentRequired,
+    403: Forbidden,
+    404: NotFound,
+    429: RateLimited,
+}
+
+
+# --------------------------------------------------------------------------
+# Value parsing: lenient, because the live API differs from its documentation
+# --------------------------------------------------------------------------
+
+
+def _str_or_none(value: Any) -> str | None:
+    if value is None or isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    # bool is an int subclass; a true/false in a numeric field is bad data.
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _float_or_none(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal):
+        result = float(value)
+        return result if math.isfinite(result) else None
+    if isinstance(value, str):
+        try:
+            result = float(value)
+        except ValueError:
+            return None
+        return result if math.isfinite(result) else None
+    return None
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | str | Decimal):
+        try:
+            # str() first: Decimal(0.007) would carry binary-float noise.
+            result = Decimal(str(value).strip())
+        except InvalidOperation:
+            return None
+        return result if result.is_finite() else None
+    return None
+
+
+def _bool_or_none(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _str_tuple(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(str(item) for item in value if isinstance(item, str | int) and item != "")
+
+
+def _datetime_or_none(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    # The API documents UTC; a naive value would otherwise compare wrongly
+    # against aware datetimes elsewhere.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _date_or_raw(value: Any) -> date | datetime | str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return str(value)
+    text = value.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    return _datetime_or_none(text) or value
+
+
+def _opaque_id(value: Any) -> str:
+    # bool/float/dict ids would stringify into something no URL should carry.
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("id is missing or not a string/integer")
+    text = str(value)
+    if not _ID_RE.fullmatch(text):
+        raise ValueError("id has characters other than letters, digits and hyphens")
+    return text
+
+
+def _catalog_id(value: Any) -> int | str:
+    # Plan and OS ids go back into create bodies, where the API wants integers.
+    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
+        raise ValueError("id is missing or not a string/integer")
+    return value
+
+
+def _nested[T](builder: Callable[[dict[str, Any]], T], value: Any) -> T | None:
+    # A broken nested object should cost that detail, not the whole server.
+    if not isinstance(value, dict):
+        return None
+    try:
+        return builder(value)
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------
+# Resources
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    id: int | str
+    name: str = ""
+    vcpus: int | None = None
+    memory: int | None = None  # MB
+    storage: int | None = None  # GB
+    bandwidth: int | None = None  # GB
+    slug: str | None = None
+    price_monthly: Decimal | None = None
+    price_hourly: Decimal | None = None
+    available: bool | None = None
+    locations: tuple[str, ...] = ()
+    description: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            id=_catalog_id(data.get("id")),
+            name=_str_or_none(data.get("name")) or "",
+            vcpus=_int_or_none(data.get("vcpus")),
+            memory=_int_or_none(data.get("memory")),
+            storage=_int_or_none(data.get("storage")),
+            bandwidth=_int_or_none(data.get("bandwidth")),
+            slug=_str_or_none(data.get("slug")),
+            price_monthly=_decimal_or_none(data.get("price_monthly")),
+            price_hourly=_decimal_or_none(data.get("price_hourly")),
+            available=_bool_or_none(data.get("available")),
+            locations=_str_tuple(data.get("locations")),
+            description=_str_or_none(data.get("description")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OperatingSystem:
+    id: int | str
+    name: str = ""
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Self:
+        return cls(id=_catalog_id(data.get("id")), name=_str_or_none(data.get("name")) or "")
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceUsage:
+    cpu_percent: float | None = None
+    memory_used: float | None = None  # MB
+    disk_used: float | None = None  # GB
+    bandwidth_used: float | None = None  # GB
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            cpu_percent=_float_or_none(data.get("cpu_percent")),
+            memory_used=_float_or_none(data.get("memory_used")),
+            disk_used=_float_or_none(data.get("disk_used")),
+            bandwidth_used=_float_or_none(data.get("bandwidth_used")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    id: str
+    name: str = ""
+    # Raw as the API sent it; what a status means is another module's business.
+    status: str = ""
+    hostname: str | None = None
+    ip_address: str | None = None
+    ipv6_address: str | None = None
+    location: str | None = None
+    plan: Plan | None = None
+    os: OperatingSystem | None = None
+    backups_enabled: bool | None = None
+    resource_usage: ResourceUsage | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    message: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            id=_opaque_id(data.get("id")),
+            name=_str_or_none(data.get("name")) or "",
+            status=_str_or_none(data.get("status")) or "",
+            hostname=_str_or_none(data.get("hostname")),
+            ip_address=_str_or_none(data.get("ip_address")),
+            ipv6_address=_str_or_none(data.get("ipv6_address")),
+            location=_str_or_none(data.get("location")),
+            plan=_nested(Plan.from_api, data.get("plan")),
+            os=_nested(OperatingSystem.from_api, data.get("os")),
+            backups_enabled=_bool_or_none(data.get("backups_enabled")),
+            resource_usage=_nested(ResourceUsage.from_api, data.get("resource_usage")),
+            created_at=_datetime_or_none(data.get("created_at")),
+            updated_at=_datetime_or_none(data.get("updated_at")),
+            message=_str_or_none(data.get("message")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    status: str
+    message: str | None
+    server: Server
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any], *, server_id: str | None = None) -> Self:
+        server_data = data.get("server")
+        try:
+            if not isinstance(server_data, dict):
+                raise ValueError("no server object")
+            server = Server.from_api(server_data)
+        except ValueError:
+            # The action was accepted (2xx); reporting it as failed would invite
+            # a second click. Fall back to the id we asked about.
+            if server_id is None:
+                raise
+            server = Server(id=server_id)
+        return cls(
+            status=_str_or_none(data.get("status")) or "",
+            message=_str_or_none(data.get("message")),
+            server=server,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company_name: str | None = None
+    created_at: date | datetime | str | None = None
+    token_name: str | None = None
+    token_permissions: tuple[str, ...] = ()
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Self:
+        account = data.get("account")
+        # Tolerate a flat profile too: only part of this page's docs is known.
+        profile: Mapping[str, Any] = account if isinstance(account, dict) else data
+        token = data.get("token")
+        token_info: Mapping[str, Any] = token if isinstance(token, dict) else {}
+        return cls(
+            email=_str_or_none(profile.get("email")),
+            first_name=_str_or_none(profile.get("first_name")),
+            last_name=_str_or_none(profile.get("last_name")),
+            company_name=_str_or_none(profile.get("company_name")),
+            created_at=_date_or_raw(profile.get("created_at")),
+            token_name=_str_or_none(token_info.get("name")),
+            token_permissions=_str_tuple(token_info.get("permissions")),
+        )
+
+
+# --------------------------------------------------------------------------
+# The client
+# --------------------------------------------------------------------------
+
+
+def _normalize_timeout(
+    timeout: float | tuple[float, float] | None,
+) -> tuple[float, float]:
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(timeout, tuple):
+        if len(timeout) != 2:
+            raise ValueError("timeout must be a number or a (connect, read) pair")
+        pair = (float(timeout[0]), float(timeout[1]))
+    else:
+        pair = (float(timeout), float(timeout))
+    # An infinite or zero timeout would let one stuck upstream hang a worker.
+    if not all(math.isfinite(t) and t > 0 for t in pair):
+        raise ValueError("timeouts must be finite and positive")
+    return pair
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _clean_text(text: str, token: str) -> str:
+    # Collapse whitespace so a multi-line detail stays one log/flash line, and
+    # never let an upstream that echoes the token put it in a message.
+    cleaned = " ".join(text.split())
+    if token:
+        cleaned = cleaned.replace(token, "***")
+    if len(cleaned) > MAX_MESSAGE_LENGTH:
+        cleaned = cleaned[: MAX_MESSAGE_LENGTH - 1].rstrip() + "…"
+    return cleaned
+
+
+def _messages(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [item for entry in value for item in _messages(entry)]
+    if isinstance(value, dict):
+        # Nested serializer errors: keep the text, lose the nesting.
+        return [item for entry in value.values() for item in _messages(entry)]
+    if value is None:
+        return []
+    return [str(value)]
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _api_int(value: int | str) -> int | str:
+    # Form data arrives as strings; the API documents integers. Non-digit
+    # strings (UUID-style catalogs of the live API) are passed through.
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return value
+
+
+class VPSOrgClient:
+    """One API token's view of VPS.org. Cheap to create; not tied to Django."""
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | tuple[float, float] | None = None,
+        session: requests.Session | None = None,
+        max_pages: int = 100,
+    ) -> None:
+        base = base_url.strip().rstrip("/")
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("base_url must be an absolute http(s) URL")
+        if max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
+        self.base_url: str = base
+        self.timeout: tuple[float, float] = _normalize_timeout(timeout)
+        self.max_pages: int = max_pages
+        # Stripped because pasted tokens often carry a newline; validated lazily
+        # in request() so a bad token surfaces as a VPSOrgError the views catch.
+        self._token: str = (token or "").strip()
+        self._owns_session = session is None
+        self._session: requests.Session = session or requests.Session()
+        # Sent per request rather than set on the session: a session shared
+        # between clients of different teams must never carry one's token.
+        self._headers: dict[str, str] = {
+            "Authorization": f"Bearer {self._token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        # Indirections so tests can run retries without waiting.
+        self._sleep: Callable[[float], None] = time.sleep
+        self._clock: Callable[[], float] = time.monotonic
+
+    def __repr__(self) -> str:
+        return f"<VPSOrgClient base_url={self.base_url!r}>"
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- the choke point ---------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """Send one API call; return the decoded JSON (None for an empty body).
+
+        Raises a VPSOrgError subclass for every failure, including those of
+        ``requests`` itself.
+        """
+        return self._send(method, self._url(path), params=params, json=json)
+
+    def _url(self, path: str) -> str:
+        # The API wants the trailing slash; without it a DRF backend answers
+        # a redirect, which we refuse to follow.
+        return f"{self.base_url}/{path.strip('/')}/"
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        started: float | None = None,
+    ) -> Any:
+        method = method.upper()
+        if not _TOKEN_RE.fullmatch(self._token):
+            raise Unauthorized(
+                "The API token is empty or contains characters that are not allowed."
+            )
+        if params is not None:
+            params = {key: value for key, value in params.items() if value is not None}
+        log_path = urlsplit(url).path
+        # The budget covers a whole logical call (all pages of a list), so the
+        # panel can promise an answer within about 3x the timeout.
+        started = self._clock() if started is None else started
+        retries = RETRY_BACKOFF if method == "GET" else ()
+        attempt = 0
+        while True:
+            attempt_started = self._clock()
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers=self._headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                self._log(method, log_path, type(exc).__name__, attempt_started, attempt)
+                if self._may_retry(exc, retries, attempt, started):
+                    self._sleep(retries[attempt])
+                    attempt += 1
+                    continue
+                raise self._transport_error(exc, method) from exc
+            self._log(method, log_path, response.status_code, attempt_started, attempt)
+            if response.status_code in RETRY_STATUSES and self._may_retry(
+                None, retries, attempt, started
+            ):
+                self._sleep(retries[attempt])
+                attempt += 1
+                continue
+            return self._handle(response, method)
+
+    def _may_retry(
+        self,
+        exc: requests.RequestException | None,
+        retries: tuple[float, ...],
+        attempt: int,
+        started: float,
+    ) -> bool:
+        if attempt >= len(retries):
+            return False
+        # A ReadTimeout may mean the server is still working on it, and waiting
+        # again would break the response-time promise. TLS errors do not heal
+        # in half a second.
+        if exc is not None and (
+            not isinstance(exc, requests.ConnectionError)
+            or isinstance(exc, requests.exceptions.SSLError)
+        ):
+            return False
+        elapsed = self._clock() - started
+        return elapsed + retries[attempt] <= self.timeout[1]
+
+    def _log(
+        self, method: str, path: str, outcome: int | str, attempt_started: float, attempt: int
+    ) -> None:
+        duration_ms = (self._clock() - attempt_started) * 1000
+        if attempt:
+            logger.info(
+                "VPS.org %s %s -> %s in %.0f ms (retry %d)",
+                method,
+                path,
+                outcome,
+                duration_ms,
+                attempt,
+            )
+        else:
+            logger.info("VPS.org %s %s -> %s in %.0f ms", method, path, outcome, duration_ms)
+
+    def _transport_error(self, exc: requests.RequestException, method: str) -> Unavailable:
+        # requests' own messages hold hosts, pools and urllib3 internals; the
+        # user gets a plain sentence, the cause stays chained for debugging.
+        if isinstance(exc, requests.Timeout) and not isinstance(
+            exc, requests.exceptions.ConnectTimeout
+        ):
+            message = "The VPS.org API did not answer in time."
+        else:
+            message = "The VPS.org API could not be reached."
+        if method != "GET" and not isinstance(exc, requests.exceptions.ConnectTimeout):
+            # The request may have arrived before the answer was lost.
+            message += " The change may or may not have been applied; check before retrying."
+        return Unavailable(message, status=None)
+
+    def _handle(self, response: requests.Response, method: str) -> Any:
+        status = response.status_code
+        if 200 <= status < 300:
+            if status == 204 or not response.content:
+                return None
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise self._unreadable(method, status) from exc
+
+        body: Any = None
+        if response.content:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+        message = self._body_message(body)
+
+        error_class = _STATUS_ERRORS.get(status)
+        if error_class is InvalidRequest:
+            raise InvalidRequest(message, status=status, field_errors=self._field_errors(body))
+        if error_class is RateLimited:
+            raise RateLimited(
+                message,
+                status=status,
+                retry_after=_parse_retry_after(response.headers.get("Retry-After")),
+            )
+        if error_class is not None:
+            raise error_class(message, status=status)
+        if 500 <= status < 600:
+            raise ServerError(message, status=status)
+        # Redirects (not followed: they could carry the token elsewhere or turn
+        # a POST into a GET), 405, 409, 422 and friends.
+        raise UnexpectedResponse(
+            message or f"The VPS.org API answered with an unexpected status {status}.",
+            status=status,
+        )
+
+    def _unreadable(self, method: str, status: int | None) -> UnexpectedResponse:
+        message = UnexpectedResponse.default_message
+        if method != "GET":
+            message += " The change may have been applied; check before retrying."
+        return UnexpectedResponse(message, status=status)
+
+    def _body_message(self, body: Any) -> str | None:
+        # Only the API's own human sentence, never the body itself.
+        if isinstance(body, dict):
+            for key in _NON_FIELD_KEYS:
+                texts = _messages(body.get(key))
+                if texts:
+                    return _clean_text(" ".join(texts), self._token)
+        elif isinstance(body, list) and body and all(isinstance(item, str) for item in body):
+            return _clean_text(" ".join(body), self._token)
+        return None
+
+    def _field_errors(self, body: Any) -> dict[str, list[str]]:
+        if not isinstance(body, dict):
+            return {}
+        return {
+            str(field): [_clean_text(text, self._token) for text in _messages(value)]
+            for field, value in body.items()
+            if field not in _NON_FIELD_KEYS and _messages(value)
+        }
+
+    # -- helpers for the endpoints -----------------------------------------
+
+    def _id_path(self, kind: str, resource_id: int | str, *rest: str) -> str:
+        # Checked before any HTTP call: an id like "1/../../account" must not
+        # be able to address anything but one server.
+        try:
+            safe = _opaque_id(resource_id)
+        except ValueError as exc:
+            raise NotFound(f"There is no {kind} with this id.", status=None) from exc
+        return "/".join((f"{kind}s", quote(safe, safe=""), *rest))
+
+    def _object(self, body: Any, method: str) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise self._unreadable(method, None)
+        return body
+
+    def _build[T](
+        self, builder: Callable[[Mapping[str, Any]], T], body: Any, method: str = "GET"
+    ) -> T:
+        data = self._object(body, method)
+        try:
+            return builder(data)
+        except ValueError as exc:
+            raise self._unreadable(method, None) from exc
+
+    def _list(self, path: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        started = self._clock()
+        url: str | None = self._url(path)
+        page_params: dict[str, Any] | None = {**params, "page_size": PAGE_SIZE}
+        items: list[Any] = []
+        pages = 0
+        while url is not None:
+            if pages >= self.max_pages:
+                # Showing a silently truncated list would be worse than an error.
+                raise UnexpectedResponse(
+                    f"The VPS.org API list has more than {self.max_pages} pages.", status=None
+                )
+            body = self._send("GET", url, params=page_params, started=started)
+            pages += 1
+            if isinstance(body, list):
+                items.extend(body)
+                break
+            if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+                raise UnexpectedResponse(status=None)
+            items.extend(body["results"])
+            url = self._next_url(body.get("next"))
+            # The next link already carries the page and page_size.
+            page_params = None
+        if not all(isinstance(item, dict) for item in items):
+            raise UnexpectedResponse(status=None)
+        return items
+
+    def _next_url(self, link: Any) -> str | None:
+        if link is None or link == "":
+            return None
+        if not isinstance(link, str):
+            raise UnexpectedResponse(status=None)
+        url = urljoin(self.base_url + "/", link)
+        parts = urlsplit(url)
+        # The token rides along with every request: never to another origin.
+        if _origin(url) != _origin(self.base_url) or parts.username or parts.password:
+            raise UnexpectedResponse(
+                "The VPS.org API pointed the next page at another host; refused.", status=None
+            )
+        return url
+
+    def _build_all[T](
+        self, builder: Callable[[Mapping[str, Any]], T], items: Iterable[dict[str, Any]]
+    ) -> list[T]:
+        try:
+            return [builder(item) for item in items]
+        except ValueError as exc:
+            raise UnexpectedResponse(status=None) from exc
+
+    # -- servers -----------------------------------------------------------
+
+    def list_servers(self, status: str | None = None, location: str | None = None) -> list[Server]:
+        items = self._list("servers", {"status": status or None, "location": location or None})
+        return self._build_all(Server.from_api, items)
+
+    def get_server(self, server_id: int | str) -> Server:
+        return self._build(Server.from_api, self.request("GET", self._id_path("server", server_id)))
+
+    def create_server(
+        self,
+        *,
+        name: str,
+        plan_id: int | str,
+        os_id: int | str,
+        location: str,
+        hostname: str | None = None,
+        ssh_key_id: int | str | None = None,
+        backups_enabled: bool = False,
+    ) -> Server:
+        body: dict[str, Any] = {
+            "name": name,
+            "plan_id": _api_int(plan_id),
+            "os_id": _api_int(os_id),
+            "location": location,
+            "backups_enabled": bool(backups_enabled),
+        }
+        # Optional fields are left out rather than sent empty: "" is not a FQDN.
+        if hostname:
+            body["hostname"] = hostname
+        if ssh_key_id is not None and ssh_key_id != "":
+            body["ssh_key_id"] = _api_int(ssh_key_id)
+        return self._build(Server.from_api, self.request("POST", "servers", json=body), "POST")
+
+    def update_server(
+        self, server_id: int | str, *, name: str, hostname: str | None, backups_enabled: bool
+    ) -> Server:
+        body = {"name": name, "hostname": hostname, "backups_enabled": bool(backups_enabled)}
+        path = self._id_path("server", server_id)
+        return self._build(Server.from_api, self.request("PUT", path, json=body), "PUT")
+
+    def patch_server(self, server_id: int | str, **fields: Any) -> Server:
+        path = self._id_path("server", server_id)
+        return self._build(Server.from_api, self.request("PATCH", path, json=fields), "PATCH")
+
+    def delete_server(self, server_id: int | str) -> None:
+        self.request("DELETE", self._id_path("server", server_id))
+
+    def _action(self, server_id: int | str, action: str) -> ActionResult:
+        path = self._id_path("server", server_id, action)
+        body = self._object(self.request("POST", path), "POST")
+        try:
+            return ActionResult.from_api(body, server_id=str(server_id))
+        except ValueError as exc:
+            raise self._unreadable("POST", None) from exc
+
+    def start_server(self, server_id: int | str) -> ActionResult:
+        return self._action(server_id, "start")
+
+    def stop_server(self, server_id: int | str) -> ActionResult:
+        return self._action(server_id, "stop")
+
+    def reboot_server(self, server_id: int | str) -> ActionResult:
+        return self._action(server_id, "reboot")
+
+    # -- plans and account -------------------------------------------------
+
+    def list_plans(self, location: str | None = None) -> list[Plan]:
+        items = self._list("plans", {"location": location or None})
+        return self._build_all(Plan.from_api, items)
+
+    def get_plan(self, plan_id: int | str) -> Plan:
+        return self._build(Plan.from_api, self.request("GET", self._id_path("plan", plan_id)))
+
+    def get_account(self) -> Account:
+        return self._build(Account.from_api, self.request("GET", "account/me"))
