@@ -1,0 +1,36 @@
+"""The panel in a real browser: log in and see the team's servers from the sandbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+
+from panel.models import Membership, Role, Team, TeamToken
+from tests.e2e.conftest import SANDBOX_TOKEN, log_in
+
+
+def test_login_page_opens(page: Any, live_server: Any) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert page.locator("input[name=username]").is_visible()
+    assert page.locator("input[name=password]").is_visible()
+    assert "Log in" in page.title()
+
+
+def test_login_shows_the_teams_servers_from_the_sandbox(
+    page: Any, live_server: Any, sandbox: Any, db: Any
+) -> None:
+    team = Team.objects.create(name="E2E")
+    stored = TeamToken(team=team)
+    stored.set_token(SANDBOX_TOKEN)
+    stored.save()
+    user = User.objects.create_user("eve", password="eve-password-1")
+    Membership.objects.create(team=team, user=user, role=Role.ADMIN)
+
+    log_in(page, live_server, "eve", "eve-password-1")
+
+    rows = page.locator("[data-server-id]")
+    rows.first.wait_for()
+    assert rows.count() >= 12  # the sandbox seeds at least 12 servers per account
+    assert page.get_by_text("web-server-01").first.is_visible()
+    assert page.locator("[data-status=active]").count() >= 4
