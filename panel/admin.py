@@ -39,7 +39,15 @@ class TeamTokenAdmin(admin.ModelAdmin):
     """Shows who stored which token when; the token itself (even encrypted) never."""
 
     list_display = ("team", "__str__", "token_name", "stored_by", "stored_at")
-    fields = ("team", "__str__", "token_name", "account_email", "permissions", "stored_by", "stored_at")
+    fields = (
+        "team",
+        "__str__",
+        "token_name",
+        "account_email",
+        "permissions",
+        "stored_by",
+        "stored_at",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -53,7 +61,15 @@ class TeamTokenAdmin(admin.ModelAdmin):
 class AuditEntryAdmin(admin.ModelAdmin):
     """Read-only: the trail cannot be edited or deleted, not even by staff."""
 
-    list_display = ("created_at", "team", "username", "action", "target_id", "target_name", "outcome")
+    list_display = (
+        "created_at",
+        "team",
+        "username",
+        "action",
+        "target_id",
+        "target_name",
+        "outcome",
+    )
     list_filter = ("action", "outcome", "team")
     search_fields = ("username", "target_id", "target_name")
 

@@ -6,6 +6,7 @@ spawned (runserver's autoreloader child): no process is left behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -49,10 +50,8 @@ def wait_for(url: str, child: subprocess.Popen[bytes], seconds: float = 15) -> b
 def stop(children: list[subprocess.Popen[bytes]]) -> None:
     for child in children:
         if child.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     for child in children:
         try:
             child.wait(timeout=5)

@@ -14,8 +14,8 @@ from django.test import Client
 from panel.models import Membership, Role, Team, TeamToken
 
 API = "http://vpsorg.test/api/v1"
-TOKEN = "team-secret-token-abcd1234"  # noqa: S105
-OTHER_TOKEN = "other-team-token-wxyz9876"  # noqa: S105
+TOKEN = "team-secret-token-abcd1234"
+OTHER_TOKEN = "other-team-token-wxyz9876"
 
 
 @pytest.fixture(autouse=True)
@@ -108,4 +108,3 @@ def server_json(id: int | str = 12345, **overrides: object) -> dict[str, object]
 
 def page(results: list[dict[str, object]], next_url: str | None = None) -> dict[str, object]:
     return {"count": len(results), "next": next_url, "previous": None, "results": results}
-

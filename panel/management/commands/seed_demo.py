@@ -44,19 +44,17 @@ class Command(BaseCommand):
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save()
-            Membership.objects.update_or_create(
-                team=demo_team, user=user, defaults={"role": role}
-            )
+            Membership.objects.update_or_create(team=demo_team, user=user, defaults={"role": role})
         admin = User.objects.get(username="demo")
         stored = TeamToken.objects.filter(team=demo_team).first() or TeamToken(team=demo_team)
         if not stored.pk or not _holds(stored, token):
             stored.set_token(token)
-            stored.token_name = "Sandbox demo token"
+            stored.token_name = "Sandbox demo token"  # noqa: S105 - a label
             stored.stored_by = admin
             stored.save()
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo login: demo / %s (admin). Also demo-manager, demo-operator, "
-                "demo-viewer with the same password." % DEMO_PASSWORD
+                f"Demo login: demo / {DEMO_PASSWORD} (admin). Also demo-manager, "
+                "demo-operator, demo-viewer with the same password."
             )
         )

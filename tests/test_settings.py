@@ -1,0 +1,94 @@
+"""Settings come from the environment and fail loudly on bad values (checked in a subprocess,
+since settings are read once per process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "print(json.dumps({k: getattr(settings, k) for k in ("
+    "'DEBUG', 'SECURE_SSL_REDIRECT', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', "
+    "'SECURE_HSTS_SECONDS', 'VPSORG_API_URL', 'VPSORG_TIMEOUT', 'TOKEN_ENCRYPTION_KEYS')}))"
+)
+
+
+def run_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    clean.pop("VPSORG_API_URL", None)
+    clean["DJANGO_SETTINGS_MODULE"] = "panel.settings"
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_defaults_are_secure() -> None:
+    result = run_settings(DEBUG="false", SECRET_KEY="x" * 50)
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["DEBUG"] is False
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
+    assert values["SECURE_HSTS_SECONDS"] > 0
+    assert values["VPSORG_API_URL"] == "https://admin.vps.org/api/v1"
+    assert values["VPSORG_TIMEOUT"] == 10.0
+
+
+def test_secure_settings_can_each_be_turned_off_for_loopback_http() -> None:
+    result = run_settings(
+        DEBUG="false",
+        SECRET_KEY="x" * 50,
+        SECURE_SSL_REDIRECT="false",
+        SESSION_COOKIE_SECURE="false",
+        CSRF_COOKIE_SECURE="false",
+    )
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SESSION_COOKIE_SECURE"] is False
+    assert values["CSRF_COOKIE_SECURE"] is False
+
+
+def test_environment_values_are_read() -> None:
+    result = run_settings(
+        DEBUG="true",
+        VPSORG_API_URL="http://127.0.0.1:8001/api/v1/",
+        VPSORG_TIMEOUT="2.5",
+        TOKEN_ENCRYPTION_KEYS="a,b",
+    )
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["VPSORG_API_URL"] == "http://127.0.0.1:8001/api/v1"
+    assert values["VPSORG_TIMEOUT"] == 2.5
+    assert values["TOKEN_ENCRYPTION_KEYS"] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"DEBUG": "false"}, "SECRET_KEY"),
+        ({"DEBUG": "ture"}, "DEBUG"),
+        ({"DEBUG": "true", "VPSORG_TIMEOUT": "soon"}, "VPSORG_TIMEOUT"),
+        ({"DEBUG": "true", "VPSORG_TIMEOUT": "-1"}, "VPSORG_TIMEOUT"),
+        ({"DEBUG": "true", "VPSORG_API_URL": "admin.vps.org"}, "VPSORG_API_URL"),
+        ({"DEBUG": "true", "SECURE_SSL_REDIRECT": "maybe"}, "SECURE_SSL_REDIRECT"),
+    ],
+)
+def test_bad_values_fail_loudly(env: dict[str, str], complaint: str) -> None:
+    result = run_settings(**env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert complaint in result.stderr
