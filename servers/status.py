@@ -6,8 +6,8 @@ is unknown and treated as in transition (polled), and shown as it came.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 SETTLED = frozenset({"active", "stopped", "suspended"})
 TRANSITIONAL = frozenset({"provisioning", "starting", "stopping", "rebooting"})

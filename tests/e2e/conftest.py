@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SANDBOX_TOKEN = "e2e-sandbox-token-0001"  # noqa: S105
+SANDBOX_TOKEN = "e2e-sandbox-token-0001"
 
 # live_server runs Django in a thread while Playwright's sync API holds an event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
