@@ -1,10 +1,62 @@
-"""Recording acts in the team's audit trail."""
+"""Recording acts in the team's audit trail.
+
+Every act that changes something goes through `record()`. Action names are the values
+of `Action` (dotted, `<object>.<verb>`); `record()` accepts any string so a new kind of
+act never fails to be recorded, and the activity page shows an unknown name as it is.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
 from panel.models import AuditEntry, Team
+
+
+class Action:
+    """The names of the recorded acts, and their labels for the activity page."""
+
+    SERVER_CREATE = "server.create"
+    SERVER_EDIT = "server.edit"
+    SERVER_RENAME = "server.rename"
+    SERVER_DELETE = "server.delete"
+    SERVER_START = "server.start"
+    SERVER_STOP = "server.stop"
+    SERVER_REBOOT = "server.reboot"
+    TOKEN_SET = "token.set"  # noqa: S105 - action names, not secrets
+    TOKEN_REPLACE = "token.replace"  # noqa: S105
+    TOKEN_REMOVE = "token.remove"  # noqa: S105
+    MEMBER_INVITE = "member.invite"
+    MEMBER_INVITE_REVOKE = "member.invite_revoke"
+    MEMBER_JOIN = "member.join"
+    MEMBER_ROLE = "member.role"
+    MEMBER_REMOVE = "member.remove"
+    MEMBER_LEAVE = "member.leave"
+
+    LABELS = {
+        SERVER_CREATE: _("Server created"),
+        SERVER_EDIT: _("Server edited"),
+        SERVER_RENAME: _("Server renamed"),
+        SERVER_DELETE: _("Server deleted"),
+        SERVER_START: _("Server started"),
+        SERVER_STOP: _("Server stopped"),
+        SERVER_REBOOT: _("Server rebooted"),
+        TOKEN_SET: _("API token stored"),
+        TOKEN_REPLACE: _("API token replaced"),
+        TOKEN_REMOVE: _("API token removed"),
+        MEMBER_INVITE: _("Member invited"),
+        MEMBER_INVITE_REVOKE: _("Invitation revoked"),
+        MEMBER_JOIN: _("Member joined"),
+        MEMBER_ROLE: _("Role changed"),
+        MEMBER_REMOVE: _("Member removed"),
+        MEMBER_LEAVE: _("Member left"),
+    }
+
+    @classmethod
+    def label(cls, action: str) -> str:
+        return str(cls.LABELS.get(action, action))
 
 
 def record(
@@ -12,21 +64,32 @@ def record(
     user: Any,
     action: str,
     *,
-    target_id: str = "",
+    target_id: str | int = "",
     target_name: str = "",
     error: Exception | None = None,
+    message: str = "",
 ) -> AuditEntry:
-    """One entry per act; `error` (an upstream failure) marks the outcome as failed."""
+    """One entry per act; `error` (an upstream failure) marks the outcome as failed.
+
+    `message` adds a detail to a successful act (e.g. "viewer → operator"); for a failed
+    one the error's own message is kept (the API client already strips tokens from it).
+    """
     status = getattr(error, "status", None)
-    message = str(getattr(error, "message", "") or (error or ""))[:500]
+    if error is not None:
+        message = str(getattr(error, "message", "") or error)
     return AuditEntry.objects.create(
         team=team,
         user=user if getattr(user, "is_authenticated", False) else None,
         username=getattr(user, "get_username", lambda: "")() or "",
-        action=action,
+        action=action[:40],
         target_id=str(target_id)[:100],
         target_name=str(target_name)[:200],
         outcome=AuditEntry.Outcome.ERROR if error else AuditEntry.Outcome.OK,
-        status_code=status,
-        message=message,
+        status_code=status if isinstance(status, int) and 0 < status < 1000 else None,
+        message=message[:500],
     )
+
+
+def entries_for_server(team: Team, server_id: str | int, limit: int = 20) -> QuerySet[AuditEntry]:
+    """The newest entries about one server, for its detail page."""
+    return AuditEntry.objects.filter(team=team, target_id=str(server_id))[:limit]
