@@ -63,9 +63,10 @@ def stop(children: list[subprocess.Popen[bytes]]) -> None:
 def main() -> int:
     busy = [p for p in (PANEL_PORT, SANDBOX_PORT) if port_busy(p)]
     if busy:
-        ports = ", ".join(str(p) for p in busy)
+        ports = " and ".join(str(p) for p in busy)
+        noun = "Ports" if len(busy) > 1 else "Port"
         print(
-            f"Port {ports} on {HOST} is already in use: is another `make run` still running?\n"
+            f"{noun} {ports} on {HOST} already in use: is another `make run` still running?\n"
             "Stop it, or choose other ports: make run PANEL_PORT=8100 SANDBOX_PORT=8101",
             file=sys.stderr,
         )
