@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from http import cookiejar
+
+import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -16,13 +20,38 @@ class NoToken(vpsorg.VPSOrgError):
         super().__init__("No API token stored", status=None)
 
 
+class _NoCookies(cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie: cookiejar.Cookie, request: object) -> bool:
+        return False
+
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One session per worker thread, so keep-alive connections are reused across requests.
+
+    The client sends each team's token per request, never on the session; cookies are
+    refused so nothing an answer sets for one team can ride along with another's.
+    """
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        session.cookies.set_policy(_NoCookies())
+        _local.session = session
+    return session
+
+
 def client_for(team: Team) -> vpsorg.VPSOrgClient:
     try:
         stored = team.api_token
     except Team.api_token.RelatedObjectDoesNotExist:
         raise NoToken from None
     return vpsorg.VPSOrgClient(
-        stored.get_token(), base_url=settings.VPSORG_API_URL, timeout=settings.VPSORG_TIMEOUT
+        stored.get_token(),
+        base_url=settings.VPSORG_API_URL,
+        timeout=settings.VPSORG_TIMEOUT,
+        session=_session(),
     )
 
 
