@@ -1,0 +1,270 @@
+"""The documentation's own Python examples, run as written against the sandbox.
+
+Only the origin differs (the sandbox's instead of https://admin.vps.org): the sandbox
+is configured with the documentation's placeholder token, so the snippets' headers work
+unchanged. Each snippet ends in the status code and, where the documentation shows one,
+the answer it documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from sandbox import start_sandbox
+
+HEADERS = {
+    "Authorization": "Bearer YOUR_API_TOKEN",
+    "Content-Type": "application/json",
+}
+
+
+@pytest.fixture
+def host() -> Iterator[str]:
+    with start_sandbox(tokens=("YOUR_API_TOKEN",), transition_seconds=0.1) as running:
+        yield running.url
+
+
+def force(sandbox_url: str, server_id: int, status: str) -> None:
+    url = f"{sandbox_url}/_sandbox/servers/{server_id}/status"
+    requests.post(url, json={"status": status}, timeout=5).raise_for_status()
+
+
+def test_list_servers(host: str) -> None:
+    url = f"{host}/api/v1/servers/"
+    headers = HEADERS
+
+    response = requests.get(url, headers=headers, timeout=5)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == len(body["results"])
+    assert body["results"][:2] == [
+        {
+            "id": 12345,
+            "name": "web-server-01",
+            "hostname": "web01.example.com",
+            "status": "active",
+            "ip_address": "203.0.113.10",
+            "location": "us-west",
+            "plan": {"id": 1, "name": "Standard VPS", "vcpus": 2, "memory": 4096, "storage": 80},
+            "os": {"id": 5, "name": "Ubuntu 22.04 LTS"},
+            "created_at": "2025-01-10T14:30:00Z",
+            "updated_at": "2025-01-15T10:20:00Z",
+        },
+        {
+            "id": 12346,
+            "name": "db-server-01",
+            "hostname": "db01.example.com",
+            "status": "active",
+            "ip_address": "203.0.113.11",
+            "location": "us-east",
+            "plan": {
+                "id": 2,
+                "name": "Performance VPS",
+                "vcpus": 4,
+                "memory": 8192,
+                "storage": 160,
+            },
+            "os": {"id": 3, "name": "Debian 12"},
+            "created_at": "2025-01-12T09:15:00Z",
+            "updated_at": "2025-01-16T08:45:00Z",
+        },
+    ]
+
+
+def test_create_server(host: str) -> None:
+    url = f"{host}/api/v1/servers/"
+    headers = HEADERS
+    data = {
+        "name": "web-server-02",
+        "plan_id": 1,
+        "os_id": 5,
+        "location": "us-west",
+        "hostname": "web02.example.com",
+        "backups_enabled": True,
+    }
+
+    response = requests.post(url, headers=headers, json=data, timeout=5)
+
+    assert response.status_code == 201
+    server = response.json()
+    created_at = server.pop("created_at")
+    assert server.pop("updated_at") == created_at
+    assert server == {
+        "id": 12347,
+        "name": "web-server-02",
+        "hostname": "web02.example.com",
+        "status": "provisioning",
+        "ip_address": None,
+        "location": "us-west",
+        "plan": {"id": 1, "name": "Standard VPS", "vcpus": 2, "memory": 4096, "storage": 80},
+        "os": {"id": 5, "name": "Ubuntu 22.04 LTS"},
+        "backups_enabled": True,
+        "message": "Server is being provisioned. This may take 2-5 minutes.",
+    }
+
+
+def test_get_server(host: str) -> None:
+    server_id = 12345
+    url = f"{host}/api/v1/servers/{server_id}/"
+    headers = HEADERS
+
+    response = requests.get(url, headers=headers, timeout=5)
+
+    assert response.status_code == 200
+    server = response.json()
+    usage = server.pop("resource_usage")
+    assert set(usage) == {"cpu_percent", "memory_used", "disk_used", "bandwidth_used"}
+    # The documentation's detail example gives another updated_at than its list example.
+    assert server.pop("updated_at") == "2025-01-15T10:20:00Z"
+    assert server == {
+        "id": 12345,
+        "name": "web-server-01",
+        "hostname": "web01.example.com",
+        "status": "active",
+        "ip_address": "203.0.113.10",
+        "ipv6_address": "2001:0db8::1",
+        "location": "us-west",
+        "plan": {
+            "id": 1,
+            "name": "Standard VPS",
+            "vcpus": 2,
+            "memory": 4096,
+            "storage": 80,
+            "bandwidth": 2048,
+        },
+        "os": {"id": 5, "name": "Ubuntu 22.04 LTS"},
+        "backups_enabled": True,
+        "created_at": "2025-01-10T14:30:00Z",
+    }
+
+
+def test_update_server(host: str) -> None:
+    server_id = 12345
+    url = f"{host}/api/v1/servers/{server_id}/"
+    headers = HEADERS
+    data = {
+        "name": "web-server-updated",
+        "hostname": "web-updated.example.com",
+        "backups_enabled": True,
+    }
+
+    response = requests.put(url, headers=headers, json=data, timeout=5)
+
+    assert response.status_code == 200
+    server = response.json()
+    assert server["id"] == 12345
+    assert server["name"] == "web-server-updated"
+    assert server["hostname"] == "web-updated.example.com"
+    assert server["backups_enabled"] is True
+
+
+def test_partially_update_server(host: str) -> None:
+    server_id = 12345
+    url = f"{host}/api/v1/servers/{server_id}/"
+    headers = HEADERS
+    data = {"name": "new-server-name"}
+
+    response = requests.patch(url, headers=headers, json=data, timeout=5)
+
+    assert response.status_code == 200
+    server = response.json()
+    assert server["name"] == "new-server-name"
+    assert server["hostname"] == "web01.example.com"
+
+
+def test_delete_server(host: str) -> None:
+    server_id = 12345
+    url = f"{host}/api/v1/servers/{server_id}/"
+    headers = HEADERS
+
+    response = requests.delete(url, headers=headers, timeout=5)
+
+    assert response.status_code == 204
+    assert requests.get(url, headers=headers, timeout=5).status_code == 404
+
+
+def test_start_server(host: str) -> None:
+    force(host, 12345, "stopped")  # the example starts a stopped server
+    server_id = 12345
+    url = f"{host}/api/v1/servers/{server_id}/start/"
+    headers = HEADERS
+
+    response = requests.post(url, headers=headers, timeout=5)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "success",
+        "message": "Server is starting",
+        "server": {"id": 12345, "name": "web-server-01", "status": "starting"},
+    }
+    # And the documented 400: starting a server that is already running.
+    force(host, 12345, "active")
+    assert requests.post(url, headers=headers, timeout=5).status_code == 400
+
+
+def test_stop_server(host: str) -> None:
+    server_id = 12345
+    url = f"{host}/api/v1/servers/{server_id}/stop/"
+    headers = HEADERS
+
+    response = requests.post(url, headers=headers, timeout=5)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "success",
+        "message": "Server is stopping",
+        "server": {"id": 12345, "name": "web-server-01", "status": "stopping"},
+    }
+
+
+def test_reboot_server(host: str) -> None:
+    server_id = 12345
+    url = f"{host}/api/v1/servers/{server_id}/reboot/"
+    headers = HEADERS
+
+    response = requests.post(url, headers=headers, timeout=5)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "success",
+        "message": "Server is rebooting",
+        "server": {"id": 12345, "name": "web-server-01", "status": "rebooting"},
+    }
+    # And the documented 400: rebooting a server that is not running.
+    force(host, 12345, "stopped")
+    assert requests.post(url, headers=headers, timeout=5).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/servers/"),
+        ("post", "/api/v1/servers/"),
+        ("get", "/api/v1/servers/12345/"),
+        ("put", "/api/v1/servers/12345/"),
+        ("patch", "/api/v1/servers/12345/"),
+        ("delete", "/api/v1/servers/12345/"),
+        ("post", "/api/v1/servers/12345/start/"),
+        ("post", "/api/v1/servers/12345/stop/"),
+        ("post", "/api/v1/servers/12345/reboot/"),
+    ],
+)
+def test_every_endpoint_answers_401_to_a_wrong_token(host: str, method: str, path: str) -> None:
+    headers = {**HEADERS, "Authorization": "Bearer NOT_YOUR_API_TOKEN"}
+    response = requests.request(method, f"{host}{path}", headers=headers, timeout=5)
+    assert response.status_code == 401
+
+
+def test_create_documents_400_and_402(host: str) -> None:
+    url = f"{host}/api/v1/servers/"
+    bad = requests.post(url, headers=HEADERS, json={"name": "web server"}, timeout=5)
+    assert bad.status_code == 400
+    data = {"name": "big", "plan_id": 4, "os_id": 5, "location": "us-east"}
+    codes = [
+        requests.post(url, headers=HEADERS, json=data, timeout=5).status_code for _ in range(3)
+    ]
+    assert codes == [201, 201, 402]  # 100.00 of credits, 40.00 a server
