@@ -1,0 +1,214 @@
+"""servers.cache: the short-lived per-team cache of VPS.org answers."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import responses
+from django.core.cache import cache as django_cache
+from django.utils import timezone
+
+from panel.models import Team, TeamToken
+from servers import cache
+from servers import client as vpsorg
+from servers.api import NoToken
+from tests.conftest import API, page, server_json
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(cache, "clock", fake)
+    return fake
+
+
+def _list_calls(api: responses.RequestsMock) -> int:
+    return sum(1 for call in api.calls if call.request.url.split("?")[0] == f"{API}/servers/")
+
+
+def test_list_is_served_from_the_cache_within_the_ttl(team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1), server_json(2, name="db")]))
+
+    first = cache.list_servers(team)
+    clock.advance(1.9)
+    second = cache.list_servers(team)
+
+    assert [s.id for s in first] == ["1", "2"]
+    assert second == first
+    assert len(api.calls) == 1
+
+
+def test_list_is_fetched_again_once_the_ttl_has_passed(team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1, status="stopping")]))
+    cache.list_servers(team)
+    clock.advance(2.0)
+    cache.list_servers(team)
+    assert len(api.calls) == 2
+
+
+def test_ttl_comes_from_settings(team, api, clock, settings) -> None:
+    settings.SERVERS_CACHE_SECONDS = 10
+    api.get(f"{API}/servers/", json=page([server_json(1)]))
+    cache.list_servers(team)
+    clock.advance(9)
+    cache.list_servers(team)
+    assert len(api.calls) == 1
+
+
+def test_teams_do_not_share_entries(team, other_team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1)]))
+    cache.list_servers(team)
+    cache.list_servers(other_team)
+    assert len(api.calls) == 2
+    tokens = {call.request.headers["Authorization"] for call in api.calls}
+    assert len(tokens) == 2
+
+
+def test_filters_have_their_own_entries(team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1)]))
+    cache.list_servers(team)
+    cache.list_servers(team, status="active")
+    cache.list_servers(team, status="active", location="us west / weird ✓")
+    cache.list_servers(team, status="active")
+    assert len(api.calls) == 3
+    assert "status=active" in api.calls[1].request.url
+
+
+def test_invalidate_drops_every_entry_of_the_team_only(team, other_team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1)]))
+    api.get(f"{API}/servers/1/", json=server_json(1))
+    cache.list_servers(team)
+    cache.get_server(team, "1")
+    cache.list_servers(other_team)
+
+    cache.invalidate(team)
+    cache.list_servers(team)
+    cache.get_server(team, "1")
+    cache.list_servers(other_team)
+
+    assert _list_calls(api) == 3  # team twice, other team once
+    assert sum(1 for c in api.calls if c.request.url.endswith("/servers/1/")) == 2
+
+
+def test_invalidate_survives_an_evicted_generation(team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1)]))
+    cache.list_servers(team)
+    django_cache.delete(f"servers:t{team.pk}:gen")
+    cache.invalidate(team)
+    cache.list_servers(team)
+    assert len(api.calls) == 2
+
+
+def test_get_server_is_cached_per_server(team, api, clock) -> None:
+    api.get(f"{API}/servers/1/", json=server_json(1))
+    api.get(f"{API}/servers/2/", json=server_json(2))
+    cache.get_server(team, "1")
+    cache.get_server(team, "1")
+    cache.get_server(team, "2")
+    assert len(api.calls) == 2
+
+
+def test_upstream_errors_are_cached_briefly_too(team, api, clock) -> None:
+    api.get(f"{API}/servers/9/", status=404, json={"detail": "Not found."})
+    api.get(f"{API}/servers/", status=500, json={"detail": "boom"})
+
+    for _ in range(3):
+        with pytest.raises(vpsorg.NotFound):
+            cache.get_server(team, "9")
+        with pytest.raises(vpsorg.ServerError) as info:
+            cache.list_servers(team)
+    assert info.value.status == 500
+    assert len(api.calls) == 2
+
+    clock.advance(2.5)
+    with pytest.raises(vpsorg.NotFound):
+        cache.get_server(team, "9")
+    assert len(api.calls) == 3
+
+
+def test_a_team_without_token_raises_no_token_and_caches_nothing(db, api, clock) -> None:
+    bare = Team.objects.create(name="Bare")
+    with pytest.raises(NoToken):
+        cache.list_servers(bare)
+    assert cache.peek_server(bare, "1") is None
+    assert len(api.calls) == 0
+
+
+def test_a_replaced_token_does_not_see_what_the_old_one_read(team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1)]))
+    cache.list_servers(team)
+
+    stored = TeamToken.objects.get(team=team)
+    stored.set_token("a-brand-new-token-9999")
+    stored.stored_at = timezone.now()
+    stored.save()
+    team.refresh_from_db()
+    cache.list_servers(team)
+
+    assert len(api.calls) == 2
+    assert api.calls[1].request.headers["Authorization"] == "Bearer a-brand-new-token-9999"
+
+
+def test_peek_server_reads_without_asking(team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(7, name="from-list")]))
+    assert cache.peek_server(team, "7") is None
+    cache.list_servers(team)
+    clock.advance(100)  # however old
+    peeked = cache.peek_server(team, "7")
+    assert peeked is not None and peeked.name == "from-list"
+    assert len(api.calls) == 1
+
+
+def test_a_caller_waits_for_the_one_already_asking(team, api, clock, monkeypatch) -> None:
+    """Single flight: while another worker holds the fill lock, use its answer."""
+    api.get(f"{API}/servers/", json=page([server_json(1)]))
+    key = cache._list_key(team, None, None)
+    django_cache.add(f"{key}:lock", 1)
+    answer = [vpsorg.Server(id="42", name="filled-by-the-other", status="active")]
+
+    def other_worker_finishes(seconds: float) -> None:
+        django_cache.set(key, {"at": clock(), "value": answer})
+
+    monkeypatch.setattr(cache, "sleep", other_worker_finishes)
+    assert cache.list_servers(team) == answer
+    assert len(api.calls) == 0
+
+
+def test_a_caller_asks_itself_when_the_holder_never_answers(
+    team, api, clock, monkeypatch, settings
+) -> None:
+    settings.VPSORG_TIMEOUT = 1.0
+    api.get(f"{API}/servers/", json=page([server_json(1)]))
+    key = cache._list_key(team, None, None)
+    django_cache.add(f"{key}:lock", 1)
+    waited: list[float] = []
+    monkeypatch.setattr(cache, "sleep", waited.append)
+
+    servers = cache.list_servers(team)
+
+    assert [s.id for s in servers] == ["1"]
+    assert len(api.calls) == 1
+    # It waited no longer than one upstream timeout before asking itself.
+    assert sum(waited) == pytest.approx(1.0, abs=0.05)
+
+
+def test_entries_survive_pickling_as_redis_stores_them(team, api, clock) -> None:
+    detail = server_json(3, ipv6_address="2001:db8::3", resource_usage={"cpu_percent": 5})
+    api.get(f"{API}/servers/3/", json=detail)
+    server = cache.get_server(team, "3")
+    assert pickle.loads(pickle.dumps(server)) == server
+    error = pickle.loads(pickle.dumps(vpsorg.RateLimited("slow down", retry_after=30)))
+    assert isinstance(error, vpsorg.RateLimited)
+    assert (error.status, error.retry_after, error.message) == (429, 30, "slow down")
