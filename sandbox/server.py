@@ -186,6 +186,8 @@ class Handler(BaseHTTPRequestHandler):
         self._started = time.monotonic()
         self._logged = False
         self._is_api = False
+        self._allow: str | None = None
+        self._method = self.command
         url = urlsplit(self.path)
         path = url.path
         try:
@@ -267,6 +269,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
         self.send_header("Vary", "Accept, Authorization")
+        if self._allow is not None:
+            self.send_header("Allow", self._allow)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
@@ -314,21 +318,21 @@ class Handler(BaseHTTPRequestHandler):
             self._inject(fault, retry_after)
             return
         views, match = _resolve(path)
+        # A DRF view names its methods in every answer, errors included.
+        allowed = sorted({*views, "OPTIONS", *(["HEAD"] if "GET" in views else [])})
+        self._allow = ", ".join(allowed)
         token = self._authenticate()
         if token.read_only and self.command not in SAFE_METHODS:
             raise ApiError.detail(403, "This token does not have write permission.")
-        allowed = sorted({*views, "OPTIONS", *(["HEAD"] if "GET" in views else [])})
-        allow = {"Allow": ", ".join(allowed)}
         if self.command == "OPTIONS":
-            self._send_json(
-                200,
-                {"renders": ["application/json"], "parses": ["application/json"]},
-                allow,
-            )
+            metadata = {"renders": ["application/json"], "parses": ["application/json"]}
+            self._send_json(200, metadata)
             return
-        view = views.get("GET" if self.command == "HEAD" else self.command)
+        # HEAD is GET without the body, which _send leaves out.
+        self._method = "GET" if self.command == "HEAD" else self.command
+        view = views.get(self._method)
         if view is None:
-            raise ApiError(405, {"detail": f'Method "{self.command}" not allowed.'}, allow)
+            raise ApiError.detail(405, f'Method "{self.command}" not allowed.')
         view(self, token, match, query, body)
 
     def _authenticate(self) -> Token:
@@ -397,7 +401,7 @@ class Handler(BaseHTTPRequestHandler):
         )
 
     def _servers(self, token: Token, match: re.Match[str], query: Query, body: bytes) -> None:
-        if self.command == "POST":
+        if self._method == "POST":
             data = _parse_json(body, self.headers.get("Content-Type"))
             self._send_json(201, self.server.state.create_server(token, data))
             return
@@ -412,14 +416,14 @@ class Handler(BaseHTTPRequestHandler):
     def _server(self, token: Token, match: re.Match[str], query: Query, body: bytes) -> None:
         state = self.server.state
         server_id = int(match["id"])
-        if self.command == "GET":
+        if self._method == "GET":
             self._send_json(200, state.get_server(token, server_id))
-        elif self.command == "DELETE":
+        elif self._method == "DELETE":
             state.delete_server(token, server_id)
             self._send(204, b"")
         else:
             data = _parse_json(body, self.headers.get("Content-Type"))
-            partial = self.command == "PATCH"
+            partial = self._method == "PATCH"
             self._send_json(200, state.update_server(token, server_id, data, partial=partial))
 
     def _power(self, token: Token, match: re.Match[str], query: Query, body: bytes) -> None:

@@ -294,8 +294,15 @@ def test_wrong_method_answers_405_with_allow(api: Api) -> None:
     response = api.request("DELETE", "/servers/")
     assert response.status_code == 405
     assert response.json() == {"detail": 'Method "DELETE" not allowed.'}
-    assert "POST" in response.headers["Allow"]
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
     assert api.get("/servers/12345/start/").status_code == 405
+    head = api.request("HEAD", "/servers/12345/")
+    assert head.status_code == 200 and head.content == b""
+    options = api.request("OPTIONS", "/servers/12345/")
+    assert options.status_code == 200
+    assert options.headers["Allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"
+    form = api.post("/servers/", data={"name": "x"})
+    assert form.status_code == 415
 
 
 # -- servers: create ------------------------------------------------------------------
@@ -1061,6 +1068,16 @@ def test_cli_serves_logs_without_tokens_and_exits_cleanly_on_sigterm() -> None:
     assert "GET /api/v1/servers/" in stderr and " 200 " in stderr
     assert TOKEN not in stderr
     assert "Traceback" not in stderr
+
+
+def test_cli_refuses_an_unreadable_state_file(tmp_path: Path) -> None:
+    state_file = tmp_path / "broken.json"
+    state_file.write_text("{half a file")
+    result = run_cli("--port", "0", "--state", str(state_file))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "cannot load state file" in result.stderr
+    assert state_file.read_text() == "{half a file"  # left for its owner to look at
 
 
 def test_cli_rejects_bad_options_with_exit_2() -> None:
