@@ -150,7 +150,6 @@ OPERATING_SYSTEMS: dict[int, str] = {
 # other seed servers of the first account sit in a block of their own so that the first
 # server created there gets 12347, as in the documentation's create example.
 DOC_SERVER_IDS: tuple[int, ...] = (12345, 12346)
-FIRST_ACCOUNT_EXTRA_IDS: tuple[int, ...] = tuple(range(12401, 12411))
 FIRST_FREE_ID = 12347
 
 
@@ -309,6 +308,9 @@ SEED_SERVERS: tuple[dict[str, Any], ...] = (
     ),
 )
 
+FIRST_ACCOUNT_EXTRA_IDS: tuple[int, ...] = tuple(
+    range(12401, 12401 + len(SEED_SERVERS) - len(DOC_SERVER_IDS))
+)
 # Addresses of the first account's seed servers; the first two are the documentation's.
 FIRST_ACCOUNT_IPV4: tuple[str, ...] = tuple(f"203.0.113.{10 + n}" for n in range(len(SEED_SERVERS)))
 

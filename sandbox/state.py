@@ -48,6 +48,8 @@ POWER_ACTIONS: dict[str, tuple[str, str, str]] = {
 USAGE_STATUSES = frozenset({"active", "stopping", "rebooting"})
 _FORCED_STATUS_RE = re.compile(r"[a-z][a-z_-]{0,31}", re.ASCII)
 
+# The first account's fixed seed ids, never handed out by the counter even once deleted.
+_SEED_IDS = frozenset({*catalog.DOC_SERVER_IDS, *catalog.FIRST_ACCOUNT_EXTRA_IDS})
 IPV4_PREFIX = "203.0.113."  # TEST-NET-3, RFC 5737
 IPV6_PREFIX = "2001:0db8::"  # documentation range, written as the documentation writes it
 
@@ -287,8 +289,7 @@ class SandboxState:
         return f"{IPV4_PREFIX}{10 + len(self._data.servers) % 245}"
 
     def _new_id(self) -> int:
-        reserved = {*catalog.DOC_SERVER_IDS, *catalog.FIRST_ACCOUNT_EXTRA_IDS}
-        while self._data.next_id in self._data.servers or self._data.next_id in reserved:
+        while self._data.next_id in self._data.servers or self._data.next_id in _SEED_IDS:
             self._data.next_id += 1
         new_id = self._data.next_id
         self._data.next_id += 1
