@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from panel.models import AuditEntry, Membership, Team, TeamToken
+from panel.models import AuditEntry, Invitation, Membership, Team, TeamToken
 
 
 class MembershipInline(admin.TabularInline):
@@ -80,4 +80,29 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only: an invitation's link exists only in the mail and on the page that made it."""
+
+    list_display = (
+        "email",
+        "team",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+    )
+    list_filter = ("role",)
+    search_fields = ("email", "team__name")
+    fields = (*list_display, "accepted_by")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class PanelConfig(AppConfig):
     name = "panel"
     verbose_name = _("Panel")
+
+    def ready(self) -> None:
+        # Registers the deploy checks and the login-throttling signal receivers.
+        from panel import checks, throttle  # noqa: F401

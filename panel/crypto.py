@@ -13,12 +13,18 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 __all__ = ["InvalidToken", "decrypt", "encrypt", "fernet", "rotate", "uses_derived_key"]
 
 
+def _keys() -> tuple[str, ...]:
+    # Tolerate "key1, key2" as well as "key1,key2".
+    return tuple(k.strip() for k in settings.TOKEN_ENCRYPTION_KEYS if k.strip())
+
+
 def uses_derived_key() -> bool:
-    return not settings.TOKEN_ENCRYPTION_KEYS
+    return not _keys()
 
 
 def _derived_key() -> bytes:
@@ -42,13 +48,15 @@ def _fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
 
 def fernet() -> MultiFernet:
     # Keyed on the settings so tests that override them get a fresh instance.
-    return _fernet(tuple(settings.TOKEN_ENCRYPTION_KEYS), settings.SECRET_KEY)
+    return _fernet(_keys(), settings.SECRET_KEY)
 
 
+@sensitive_variables("plaintext")
 def encrypt(plaintext: str) -> bytes:
     return fernet().encrypt(plaintext.encode())
 
 
+@sensitive_variables()
 def decrypt(ciphertext: bytes) -> str:
     return fernet().decrypt(ciphertext).decode()
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 
 class Role(models.TextChoices):
@@ -55,6 +61,22 @@ class Membership(models.Model):
     def has_role(self, minimum: Role | str) -> bool:
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum)]
 
+    # For templates, which cannot pass an argument to has_role().
+    @property
+    def can_operate(self) -> bool:
+        """Start, stop, reboot."""
+        return self.has_role(Role.OPERATOR)
+
+    @property
+    def can_manage(self) -> bool:
+        """Create, edit, rename, delete servers."""
+        return self.has_role(Role.MANAGER)
+
+    @property
+    def is_admin(self) -> bool:
+        """The token, the members, the roles."""
+        return self.has_role(Role.ADMIN)
+
 
 class TeamToken(models.Model):
     """The team's VPS.org API token, Fernet-encrypted; only its last four characters in clear."""
@@ -79,12 +101,14 @@ class TeamToken(models.Model):
     def __str__(self) -> str:
         return f"…{self.last4}"
 
+    @sensitive_variables("plaintext")
     def set_token(self, plaintext: str) -> None:
         from panel.crypto import encrypt
 
         self.encrypted = encrypt(plaintext)
         self.last4 = plaintext[-4:]
 
+    @sensitive_variables()
     def get_token(self) -> str:
         from panel.crypto import decrypt
 
@@ -121,6 +145,79 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["team", "-created_at"], name="audit_team_newest")]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.target_id}"
+
+    @property
+    def action_label(self) -> str:
+        from panel.audit import Action
+
+        return Action.label(self.action)
+
+
+class Invitation(models.Model):
+    """An invitation to join a team, by a link that expires.
+
+    Only a hash of the link's secret is stored: whoever reads the database cannot join
+    a team (and reach its servers through the stored token) with a pending invitation.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.VIEWER)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.team} ({self.role})"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(
+        cls, team: Team, email: str, role: Role | str, invited_by: Any
+    ) -> tuple[Invitation, str]:
+        """A new invitation and the secret for its link (not stored, so returned once)."""
+        key = secrets.token_urlsafe(32)
+        invitation = cls.objects.create(
+            team=team,
+            email=email,
+            role=role,
+            key_hash=cls.hash_key(key),
+            invited_by=invited_by,
+            expires_at=timezone.now() + timedelta(days=settings.INVITATION_EXPIRY_DAYS),
+        )
+        return invitation, key
+
+    @classmethod
+    def for_key(cls, key: str) -> Invitation | None:
+        return (
+            cls.objects.select_related("team", "invited_by")
+            .filter(key_hash=cls.hash_key(key))
+            .first()
+        )
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and not self.is_expired

@@ -187,6 +187,16 @@ VPSORG_TIMEOUT = _positive_float("VPSORG_TIMEOUT", 10.0)
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
 
 SIGNUP_ENABLED = _bool("SIGNUP_ENABLED", True)
+INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
+
+# Login throttling: after LOGIN_FAILURE_LIMIT failures for one username or from one address,
+# every attempt is refused for LOGIN_LOCKOUT_SECONDS. Counted in the cache, which is shared
+# by every worker and instance when CACHE_URL is redis.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+AUTHENTICATION_BACKENDS = ["panel.throttle.ThrottledModelBackend"]
+# Scrubs tokens and Authorization headers from error reports (pages and mails).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "panel.debug.PanelExceptionReporterFilter"
 
 # Django 6.1's MAILERS, built from one EMAIL_URL (e.g. smtp+tls://user:pass@host:587).
 _email = env.email_url("EMAIL_URL", default="consolemail://")

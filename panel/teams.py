@@ -1,4 +1,5 @@
-"""The current team of a request, and the role checks every team view goes through."""
+"""The current team of a request, the role checks every team view goes through, and the
+rules about members (a team always keeps at least one admin)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from panel.models import Membership, Role, Team
 
@@ -32,6 +36,21 @@ def current_membership(request: HttpRequest) -> Membership | None:
     return membership
 
 
+def user_memberships(request: HttpRequest) -> list[Membership]:
+    """All the user's teams, for the team switcher; cached on the request."""
+    if not request.user.is_authenticated:
+        return []
+    cached = getattr(request, "_memberships", None)
+    if cached is None:
+        cached = list(
+            Membership.objects.filter(user=request.user)
+            .select_related("team")
+            .order_by("team__name", "team_id")
+        )
+        request._memberships = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def select_team(membership: Membership) -> None:
     membership.selected_at = timezone.now()
     membership.save(update_fields=["selected_at"])
@@ -47,14 +66,19 @@ def create_team(user: Any, name: str) -> Team:
 def team_required(
     minimum: Role = Role.VIEWER,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Log-in, a current team, and at least `minimum` role in it; else 403."""
+    """Log-in, a current team, and at least `minimum` role in it; else 403.
+
+    A user in no team at all gets a page that says so (403 too) rather than a bare refusal.
+    """
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             membership = current_membership(request)
-            if membership is None or not membership.has_role(minimum):
+            if membership is None:
+                return render(request, "team/no_team.html", status=403)
+            if not membership.has_role(minimum):
                 raise PermissionDenied
             request.membership = membership  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
@@ -62,3 +86,75 @@ def team_required(
         return wrapper
 
     return decorator
+
+
+# --- Members -------------------------------------------------------------------------------
+
+
+class LastAdminError(Exception):
+    """The change would leave the team without an admin."""
+
+
+def _other_admins(membership: Membership) -> bool:
+    return (
+        Membership.objects.filter(team_id=membership.team_id, role=Role.ADMIN)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+@transaction.atomic
+def change_role(membership: Membership, role: Role | str) -> str:
+    """Set the role; returns the previous one. Refuses to demote the team's last admin."""
+    # Lock the team's admin rows so two admins demoting each other at once cannot both pass.
+    list(
+        Membership.objects.select_for_update()
+        .filter(team_id=membership.team_id, role=Role.ADMIN)
+        .values_list("pk", flat=True)
+    )
+    previous = membership.role
+    if previous == Role.ADMIN and role != Role.ADMIN and not _other_admins(membership):
+        raise LastAdminError
+    membership.role = Role(role)
+    membership.save(update_fields=["role"])
+    return previous
+
+
+@transaction.atomic
+def remove_member(membership: Membership) -> None:
+    """Remove from the team. Refuses to remove the team's last admin."""
+    list(
+        Membership.objects.select_for_update()
+        .filter(team_id=membership.team_id, role=Role.ADMIN)
+        .values_list("pk", flat=True)
+    )
+    if membership.role == Role.ADMIN and not _other_admins(membership):
+        raise LastAdminError
+    membership.delete()
+
+
+# --- The token, as the server pages need it ------------------------------------------------
+
+
+def token_missing_context(membership: Membership | None) -> dict[str, Any]:
+    """What a server page says when the team has no token, or VPS.org rejects it.
+
+    Admins are led to the token page; everyone else is told an admin must act. The
+    templates team/_no_token.html and team/_token_rejected.html render the same from the
+    `membership` the context processor puts on every page.
+    """
+    is_admin = bool(membership and membership.is_admin)
+    return {
+        "token_is_admin": is_admin,
+        "token_url": reverse("team:token") if is_admin else None,
+        "token_missing_message": (
+            _("This team has no VPS.org API token yet. Add it on the token page.")
+            if is_admin
+            else _("This team has no VPS.org API token yet. An admin of the team must add one.")
+        ),
+        "token_rejected_message": (
+            _("VPS.org rejected the team's API token. Replace it on the token page.")
+            if is_admin
+            else _("VPS.org rejected the team's API token. An admin of the team must replace it.")
+        ),
+    }
