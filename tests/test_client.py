@@ -206,7 +206,7 @@ def test_module_imports_without_django() -> None:
     )
     root = Path(__file__).resolve().parent.parent
     # A fresh interpreter: this one may already have Django loaded by conftest.
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)  # noqa: S603
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
 
 
 def test_repr_shows_no_token() -> None:
