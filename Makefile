@@ -8,7 +8,7 @@ SANDBOX_PORT ?= 8001
 # The suite runs with development settings (no TLS redirect) and its own key.
 TEST_ENV := DEBUG=true SECRET_KEY=test-only-secret-key VPSORG_API_URL=http://vpsorg.test/api/v1
 
-.PHONY: run test install lint format sandbox check clean
+.PHONY: run test install lint format sandbox check bench clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12 or newer is needed, found " + sys.version.split()[0])'
@@ -38,6 +38,9 @@ format: install
 
 sandbox: install
 	$(PY) -m sandbox --port $(SANDBOX_PORT)
+
+bench: install
+	$(PY) scripts/bench_list.py
 
 check: install
 	$(TEST_ENV) $(PY) manage.py check
