@@ -1,10 +1,22 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from servers import views
+from servers.converters import ServerIdConverter
 
 app_name = "servers"
+
+register_converter(ServerIdConverter, "server_id")
 
 # Server ids are opaque (integers in the docs, UUIDs in the provider's own client).
 urlpatterns = [
     path("", views.server_list, name="list"),
+    # The server pages (servers/views.py); their "<id>/" routes are at the end.
+    path("new/", views.server_create, name="create"),
+    path("ssh-keys/", views.ssh_keys, name="ssh_keys"),
+    path("ssh-keys/<int:pk>/delete/", views.ssh_key_delete, name="ssh_key_delete"),
+    # The server pages again: every "<id>/" route after the fixed words above.
+    path("<server_id:server_id>/", views.server_detail, name="detail"),
+    path("<server_id:server_id>/edit/", views.server_edit, name="edit"),
+    path("<server_id:server_id>/rename/", views.server_rename, name="rename"),
+    path("<server_id:server_id>/delete/", views.server_delete, name="delete"),
 ]
