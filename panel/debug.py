@@ -24,6 +24,11 @@ class PanelExceptionReporterFilter(SafeExceptionReporterFilter):
         flags=re.IGNORECASE,
     )
 
+    def is_active(self, request: HttpRequest | None) -> bool:
+        # Django filters only when DEBUG is false; a panel run with DEBUG=true by mistake
+        # must not show the token on its error page either.
+        return True
+
     def cleanse_setting(self, key: Any, value: Any) -> Any:
         if isinstance(key, str) and self.hidden_settings.search(key):
             return self.cleansed_substitute
