@@ -16,12 +16,6 @@ from panel import throttle
 PASSWORD = "right-password-42"
 
 
-@pytest.fixture(autouse=True)
-def _fast_hasher(settings) -> None:
-    # Dozens of log-ins per test: the production hasher would take a minute.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def user(db) -> User:
     return User.objects.create_user("lena", "lena@example.com", PASSWORD)
