@@ -1,0 +1,229 @@
+"""The server's own page: /servers/<id>/."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import requests
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+
+from panel.audit import Action, record
+from panel.models import TeamToken
+from servers import client as vpsorg
+from servers.views import card_context
+from tests.conftest import API, client_for, server_json
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def detail_json(id: Any = 12345, **overrides: Any) -> dict[str, Any]:
+    data = server_json(
+        id,
+        ipv6_address="2001:0db8::1",
+        backups_enabled=True,
+        plan={
+            "id": 1,
+            "name": "Standard VPS",
+            "vcpus": 2,
+            "memory": 4096,
+            "storage": 80,
+            "bandwidth": 2048,
+        },
+        resource_usage={
+            "cpu_percent": 23.5,
+            "memory_used": 2048,
+            "disk_used": 35,
+            "bandwidth_used": 450,
+        },
+        updated_at="2025-01-16T15:45:00Z",
+    )
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.django_db
+def test_every_field_the_api_gives(api, viewer_user) -> None:
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    response = client_for(viewer_user).get("/servers/12345/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>web-server-01</h1>" in html
+    assert '<section id="server-card" class="server-card" data-server-id="12345"' in html
+    assert 'data-status="active"' in html
+    assert "203.0.113.10" in html and "2001:0db8::1" in html
+    assert 'data-copy="203.0.113.10"' in html and 'data-copy="2001:0db8::1"' in html
+    assert "web01.example.com" in html and "us-west" in html
+    assert "Standard VPS" in html and "2 vCPUs" in html and "4 GB RAM" in html
+    assert "80 GB disk" in html and "2 TB bandwidth a month" in html
+    assert "Ubuntu 22.04 LTS" in html
+    assert "<dt>Automatic backups</dt><dd>On</dd>" in html
+    assert '<time datetime="2025-01-10T14:30:00+00:00" title="2025-01-10 14:30 UTC">' in html
+    assert '<time datetime="2025-01-16T15:45:00+00:00" title="2025-01-16 15:45 UTC">' in html
+    assert len(api.calls) == 1
+
+
+@pytest.mark.django_db
+def test_usage_bars_against_the_plan(api, viewer_user) -> None:
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    html = client_for(viewer_user).get("/servers/12345/").content.decode()
+    meters = re.findall(r"<meter ([^>]*)>", html)
+    assert len(meters) == 4
+    assert 'max="100.0" value="23.5"' in meters[0]
+    assert 'max="4096.0" value="2048.0"' in meters[1]
+    assert 'max="80.0" value="35.0"' in meters[2]
+    assert 'max="2048.0" value="450.0"' in meters[3]
+    assert "23.5%" in html
+    assert "2 GB of 4 GB (50%)" in html
+    assert "35 GB of 80 GB (44%)" in html
+    assert "450 GB of 2 TB (22%)" in html
+
+
+@pytest.mark.django_db
+def test_usage_without_a_plan_total_is_text_only(api, viewer_user) -> None:
+    data = detail_json()
+    data["plan"] = {"id": 1, "name": "Standard VPS"}
+    api.get(f"{API}/servers/12345/", json=data)
+    html = client_for(viewer_user).get("/servers/12345/").content.decode()
+    assert html.count("<meter") == 1  # CPU only: a percentage needs no total
+    assert "2 GB used" in html
+
+
+@pytest.mark.django_db
+def test_a_provisioning_server_says_what_is_happening(api, viewer_user) -> None:
+    api.get(
+        f"{API}/servers/12347/",
+        json=server_json(12347, status="provisioning", ip_address=None),
+    )
+    html = client_for(viewer_user).get("/servers/12347/").content.decode()
+    assert 'data-status="provisioning"' in html
+    assert "Provisioning" in html
+    assert "2 to 5 minutes" in html
+    assert "Not yet assigned" in html
+    assert "VPS.org reports no resource usage" in html
+    assert '<dt>Automatic backups</dt><dd><span class="muted">Not reported</span>' in html
+
+
+@pytest.mark.django_db
+def test_an_unknown_or_foreign_server_is_a_404(api, viewer_user) -> None:
+    api.get(f"{API}/servers/999/", status=404, json={"detail": "Not found."})
+    response = client_for(viewer_user).get("/servers/999/")
+    assert response.status_code == 404
+    assert "Server not found" in response.content.decode()
+    assert 'href="/servers/"' in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad", ["12.3", "abc_def", "a%2Fb", "..", "x" * 129])
+def test_ids_other_than_letters_digits_hyphens_never_reach_the_api(api, viewer_user, bad) -> None:
+    response = client_for(viewer_user).get(f"/servers/{bad}/")
+    assert response.status_code == 404
+    assert len(api.calls) == 0
+
+
+@pytest.mark.django_db
+def test_a_uuid_id_is_fine(api, viewer_user) -> None:
+    uuid = "3f2c9a1e-7b4d-4e8a-9c61-0d5e2f7a8b90"
+    api.get(f"{API}/servers/{uuid}/", json=detail_json(uuid))
+    response = client_for(viewer_user).get(f"/servers/{uuid}/")
+    assert response.status_code == 200
+    assert f'data-server-id="{uuid}"' in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kwargs", "text"),
+    [
+        ({"status": 500, "json": {"detail": "x"}}, "internal error (HTTP 500)"),
+        ({"status": 429, "json": {"detail": "x"}, "headers": {"Retry-After": "7"}}, "7 seconds"),
+        ({"body": requests.exceptions.ConnectionError("down")}, "did not answer in time"),
+        ({"status": 200, "body": "<html>"}, "could not read"),
+    ],
+)
+def test_upstream_failures_are_messages(api, viewer_user, kwargs, text) -> None:
+    api.get(f"{API}/servers/12345/", **kwargs)
+    response = client_for(viewer_user).get("/servers/12345/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert text in html
+    assert 'href="/servers/12345/">Try again</a>' in html
+
+
+@pytest.mark.django_db
+def test_a_rejected_token(api, viewer_user) -> None:
+    api.get(f"{API}/servers/12345/", status=401, json={"detail": "Invalid token."})
+    html = client_for(viewer_user).get("/servers/12345/").content.decode()
+    assert "VPS.org rejected the team" in html
+    assert "An admin of the team must replace it" in html
+
+
+@pytest.mark.django_db
+def test_no_token(api, viewer_user, team) -> None:
+    TeamToken.objects.filter(team=team).delete()
+    response = client_for(viewer_user).get("/servers/12345/")
+    assert response.status_code == 200
+    assert "This team has no VPS.org API token yet." in response.content.decode()
+    assert len(api.calls) == 0
+
+
+@pytest.mark.django_db
+def test_recent_activity_is_this_servers_only(
+    api, viewer_user, admin_user, team, other_team
+) -> None:
+    record(team, admin_user, Action.SERVER_RENAME, target_id="12345", target_name="renamed-one")
+    record(
+        team,
+        admin_user,
+        Action.SERVER_EDIT,
+        target_id="12345",
+        target_name="web-server-01",
+        error=vpsorg.InvalidRequest("Hostname is bad.", status=400),
+    )
+    record(team, admin_user, Action.SERVER_DELETE, target_id="777", target_name="another-server")
+    record(other_team, admin_user, Action.SERVER_STOP, target_id="12345", target_name="theirs")
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    html = client_for(viewer_user).get("/servers/12345/").content.decode()
+    activity = html.split('id="activity-title"')[1]
+    assert "Server renamed" in activity
+    assert "Server edited" in activity and "Hostname is bad." in activity
+    assert "alice-admin" in activity
+    assert "another-server" not in activity and "Server deleted" not in activity
+    assert "Server stopped" not in activity
+
+
+@pytest.mark.django_db
+def test_managers_see_rename_edit_delete(api, manager_user) -> None:
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    html = client_for(manager_user).get("/servers/12345/").content.decode()
+    assert 'action="/servers/12345/rename/"' in html
+    assert 'hx-post="/servers/12345/rename/"' in html
+    assert 'value="web-server-01"' in html  # the rename field starts with the current name
+    assert 'href="/servers/12345/edit/"' in html
+    assert 'href="/servers/12345/delete/"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["viewer_user", "operator_user"])
+def test_others_do_not(api, request, role) -> None:
+    user = request.getfixturevalue(role)
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    html = client_for(user).get("/servers/12345/").content.decode()
+    assert "/rename/" not in html
+    assert 'href="/servers/12345/edit/"' not in html
+    assert 'href="/servers/12345/delete/"' not in html
+
+
+@pytest.mark.django_db
+def test_the_card_partial_renders_alone_from_card_context(viewer_user) -> None:
+    request = RequestFactory().get("/servers/12345/")
+    request.user = viewer_user
+    request.membership = viewer_user.memberships.get()
+    server = vpsorg.Server.from_api(detail_json(status="rebooting"))
+    html = render_to_string("servers/detail.html#card", card_context(request, server), request)
+    assert html.strip().startswith('<section id="server-card"')
+    assert 'data-server-id="12345"' in html
+    assert 'data-status="rebooting"' in html
+    assert "<meter" in html
+    assert "<h1>" not in html
