@@ -107,14 +107,16 @@ def render_row(request: TeamHttpRequest, server: vpsorg.Server, *, oob: bool = F
 
     html = render_to_string(
         "servers/list.html#row", {**row_context(request, server), "oob": oob}, request=request
-    )
+    ).strip()
     return f"<template>{html}</template>" if oob else html
 
 
 def render_card(request: TeamHttpRequest, server: vpsorg.Server) -> str:
     from servers.views import card_context
 
-    return render_to_string("servers/detail.html#card", card_context(request, server), request)
+    return render_to_string(
+        "servers/detail.html#card", card_context(request, server), request
+    ).strip()
 
 
 def _gone_card(server_id: str) -> SafeString:
