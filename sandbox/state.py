@@ -187,9 +187,11 @@ def resource_usage(server: Server, now: float) -> dict[str, Any]:
     memory_share = 0.35 + 0.2 * phase + 0.1 * math.sin(now / 45 + phase * math.tau)
     moment = datetime.fromtimestamp(now, UTC)
     month_start = datetime(moment.year, moment.month, 1, tzinfo=UTC).timestamp()
-    # Traffic is counted per calendar month, so it only grows until the month turns.
-    month_share = (now - month_start) / (31 * 86400)
-    bandwidth = int(plan.bandwidth * (0.05 * phase + 0.6 * month_share))
+    # Traffic is counted per calendar month, so it only grows until the month turns; a
+    # server created this month counts from its creation, so a new one starts near 0.
+    counted_since = max(month_start, server.created_at)
+    month_share = max(0.0, now - counted_since) / (31 * 86400)
+    bandwidth = int(plan.bandwidth * (0.2 + 0.5 * phase) * month_share)
     return {
         "cpu_percent": round(min(99.9, max(0.1, cpu)), 1),
         "memory_used": int(plan.memory * memory_share),

@@ -690,6 +690,14 @@ def test_resource_usage_moves_while_running_and_stays_in_bounds(api: Api) -> Non
     assert bandwidth == sorted(bandwidth) and bandwidth[-1] > bandwidth[0]
 
 
+def test_a_new_server_has_used_next_to_no_bandwidth(api: Api) -> None:
+    fresh = api.create(name="fresh")
+    time.sleep(SETTLED)
+    usage = api.get(f"/servers/{fresh['id']}/").json()["resource_usage"]
+    assert usage["cpu_percent"] > 0  # it runs...
+    assert usage["bandwidth_used"] == 0  # ...but has had no time to send 1 GB
+
+
 def test_concurrent_creates_get_distinct_ids(sandbox: RunningSandbox) -> None:
     sandbox.state.set_credits(TOKEN, 1000)
     ids: list[int] = []
@@ -886,6 +894,24 @@ def test_fault_settings_are_validated(sandbox: RunningSandbox) -> None:
         response = requests.post(f"{sandbox.url}/_sandbox/faults", json=body, timeout=5)
         assert response.status_code == 400
         assert set(response.json()) == set(body)
+
+
+def test_controls_read_json_sent_as_curl_d_sends_it(sandbox: RunningSandbox) -> None:
+    # `curl -X POST .../_sandbox/faults -d '{"fail_next": 1}'` labels the body as a form.
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    faults = requests.post(
+        f"{sandbox.url}/_sandbox/faults", data='{"latency": 0.01}', headers=form, timeout=5
+    )
+    assert faults.status_code == 200
+    assert faults.json()["latency"] == 0.01
+    forced = requests.post(
+        f"{sandbox.url}/_sandbox/servers/12345/status",
+        data='{"status": "suspended"}',
+        headers=form,
+        timeout=5,
+    )
+    assert forced.status_code == 200
+    assert forced.json()["status"] == "suspended"
 
 
 def test_faults_can_be_set_at_start() -> None:
