@@ -798,8 +798,28 @@ class VPSOrgClient:
             return None
         if not isinstance(link, str):
             raise UnexpectedResponse(status=None)
+        try:
+            return self._same_origin_url(link)
+        except ValueError as exc:
+            # urllib raises this for a port that is not a number or a broken IPv6 host.
+            raise UnexpectedResponse(status=None) from exc
+
+    def _same_origin_url(self, link: str) -> str:
         url = urljoin(self.base_url + "/", link)
         parts = urlsplit(url)
+        base = urlsplit(self.base_url)
+        if (
+            base.scheme == "https"
+            and parts.scheme == "http"
+            and parts.port in (None, 80)
+            and parts.username is None
+            and (parts.hostname or "").lower() == (base.hostname or "").lower()
+        ):
+            # DRF behind a TLS-terminating proxy that does not pass on the scheme writes
+            # http:// links. Asking the same host over https again is safe; refusing
+            # would break the whole list, and following over http would expose the token.
+            parts = parts._replace(scheme=base.scheme, netloc=base.netloc)
+            url = parts.geturl()
         # The token rides along with every request: never to another origin.
         if _origin(url) != _origin(self.base_url) or parts.username or parts.password:
             raise UnexpectedResponse(

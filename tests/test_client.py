@@ -1244,7 +1244,8 @@ def test_pagination_accepts_a_relative_next(
     "next_url",
     [
         "https://evil.example/api/v1/servers/?page=2",
-        "http://admin.vps.org/api/v1/servers/?page=2",
+        "http://admin.vps.org:8080/api/v1/servers/?page=2",
+        "http://user:pw@admin.vps.org/api/v1/servers/?page=2",
         "https://admin.vps.org:8443/api/v1/servers/?page=2",
         "https://user:pw@admin.vps.org/api/v1/servers/?page=2",
         "//evil.example/api/v1/servers/?page=2",
@@ -1262,6 +1263,48 @@ def test_pagination_refuses_a_foreign_next(
     assert len(rsps.calls) == 1  # the foreign host is never asked
     assert "another host" in info.value.message
     assert_no_token(info.value, caplog)
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "http://admin.vps.org/api/v1/servers/?page=2",
+        "http://Admin.VPS.org:80/api/v1/servers/?page=2",
+    ],
+)
+def test_pagination_upgrades_an_http_next_of_the_same_host_to_https(
+    rsps: responses.RequestsMock, client: VPSOrgClient, next_url: str
+) -> None:
+    # What DRF writes behind a TLS-terminating proxy that does not forward the scheme.
+    rsps.get(
+        SERVERS,
+        json={"count": 2, "next": next_url, "results": [_server(1)]},
+        match=[matchers.query_param_matcher({"page_size": "100"})],
+    )
+    rsps.get(
+        SERVERS,
+        json={"count": 2, "next": None, "results": [_server(2)]},
+        match=[matchers.query_param_matcher({"page": "2"})],
+    )
+    assert [s.id for s in client.list_servers()] == ["1", "2"]
+    assert all(call.request.url.startswith("https://admin.vps.org/") for call in rsps.calls)
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://admin.vps.org:abc/api/v1/servers/?page=2",
+        "https://admin.vps.org:99999/api/v1/servers/?page=2",
+        "http://[::1/api/v1/servers/?page=2",
+    ],
+)
+def test_pagination_broken_next_link_is_unexpected_response(
+    rsps: responses.RequestsMock, client: VPSOrgClient, next_url: str
+) -> None:
+    rsps.get(SERVERS, json={"count": 2, "next": next_url, "results": [_server(1)]})
+    with pytest.raises(UnexpectedResponse):
+        client.list_servers()
+    assert len(rsps.calls) == 1
 
 
 def test_pagination_same_origin_with_explicit_default_port(
