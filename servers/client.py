@@ -183,16 +183,13 @@ def _int_or_none(value: Any) -> int | None:
 def _float_or_none(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float | Decimal):
+    if not isinstance(value, int | float | Decimal | str):
+        return None
+    try:
         result = float(value)
-        return result if math.isfinite(result) else None
-    if isinstance(value, str):
-        try:
-            result = float(value)
-        except ValueError:
-            return None
-        return result if math.isfinite(result) else None
-    return None
+    except (ValueError, OverflowError):  # an integer too large for a float overflows
+        return None
+    return result if math.isfinite(result) else None
 
 
 def _decimal_or_none(value: Any) -> Decimal | None:
@@ -684,14 +681,15 @@ class VPSOrgClient:
                 return None
             try:
                 return response.json()
-            except ValueError as exc:
+            # json raises RecursionError, not ValueError, for arrays nested too deep.
+            except (ValueError, RecursionError) as exc:
                 raise self._unreadable(method, status) from exc
 
         body: Any = None
         if response.content:
             try:
                 body = response.json()
-            except ValueError:
+            except (ValueError, RecursionError):
                 body = None
         message = self._body_message(body)
 

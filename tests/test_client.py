@@ -1081,6 +1081,30 @@ def test_malformed_json_is_chained(rsps: responses.RequestsMock, client: VPSOrgC
     assert info.value.status == 200
 
 
+@pytest.mark.parametrize(
+    ("status", "error"), [(200, UnexpectedResponse), (400, InvalidRequest), (503, ServerError)]
+)
+def test_json_nested_too_deep_is_unreadable_not_a_crash(
+    rsps: responses.RequestsMock, client: VPSOrgClient, status: int, error: type[VPSOrgError]
+) -> None:
+    # json.loads raises RecursionError here, which is no ValueError.
+    rsps.get(SERVER, body="[" * 100_000, status=status, content_type="application/json")
+    with pytest.raises(error) as info:
+        client.get_server(12345)
+    assert info.value.status == status
+
+
+def test_a_number_too_large_for_a_float_is_dropped_not_a_crash(
+    rsps: responses.RequestsMock, client: VPSOrgClient
+) -> None:
+    huge = "9" * 400
+    body = f'{{"id": 12345, "status": "active", "resource_usage": {{"cpu_percent": {huge}}}}}'
+    rsps.get(SERVER, body=body, content_type="application/json")
+    server = client.get_server(12345)
+    assert server.resource_usage is not None
+    assert server.resource_usage.cpu_percent is None
+
+
 def test_server_lacking_id(rsps: responses.RequestsMock, client: VPSOrgClient) -> None:
     rsps.get(SERVER, json={"name": "web-server-01", "status": "active"})
     with pytest.raises(UnexpectedResponse) as info:
