@@ -12,7 +12,15 @@ from panel import throttle
 from panel.models import Role
 
 
-class SignupForm(UserCreationForm):
+class NoColonMixin:
+    """Labels sit above their fields: no "Email:" colon."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class SignupForm(NoColonMixin, UserCreationForm):
     email = forms.EmailField(
         label=_("Email"),
         required=True,
@@ -72,7 +80,7 @@ class PanelAuthenticationForm(AuthenticationForm):
         return super().clean()
 
 
-class TokenForm(forms.Form):
+class TokenForm(NoColonMixin, forms.Form):
     token = forms.CharField(
         label=_("API token"),
         max_length=500,
@@ -89,7 +97,7 @@ class TokenForm(forms.Form):
     )
 
 
-class InviteForm(forms.Form):
+class InviteForm(NoColonMixin, forms.Form):
     email = forms.EmailField(
         label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
     )
