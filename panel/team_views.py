@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from panel.audit import Action, record
 from panel.forms import InvitedSignupForm, InviteForm, RoleForm, TeamSwitchForm, TokenForm
@@ -219,7 +220,9 @@ def member_role(request: TeamHttpRequest, pk: int) -> HttpResponse:
         _("%(user)s is now %(role)s.") % {"user": username, "role": new_role.label},
     )
     if member.user_id == request.user.pk and not member.is_admin:
-        # Demoted themselves: the members section of an admin no longer applies.
+        # Demoted themselves: the admin's controls on the page no longer apply; reload it.
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse("team:members"))
         return redirect("team:members")
     return _members_response(request)
 

@@ -14,6 +14,7 @@ that authenticates.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from typing import Any
@@ -27,6 +28,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 _PREFIX = "login-throttle"
+log = logging.getLogger(__name__)
 
 
 def client_address(request: HttpRequest | None) -> str:
@@ -78,9 +80,16 @@ def register_failure(request: HttpRequest | None, username: str | None) -> None:
         except ValueError:  # expired between add() and incr()
             cache.set(count_key, 1, timeout=window)
             count = 1
-        if count >= limit:
-            # add(), not set(): attempts during the lock-out do not extend it.
-            cache.add(f"{_PREFIX}:lock:{key}", time.time() + window, timeout=window)
+        # add(), not set(): attempts during the lock-out do not extend it.
+        if count >= limit and cache.add(
+            f"{_PREFIX}:lock:{key}", time.time() + window, timeout=window
+        ):
+            log.warning(
+                "Log-in locked for %d s after %d failures (%s)",
+                window,
+                count,
+                "username" if key.startswith("user:") else "address",
+            )
 
 
 def clear_username(username: str | None) -> None:
