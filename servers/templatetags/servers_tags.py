@@ -88,6 +88,7 @@ def _power_specs(name: str) -> dict[str, dict[str, str]]:
             )
             % {"name": name},
             "title": _("Stop %(name)s?") % {"name": name},
+            "detail": _("It shuts down and stays off until someone starts it again."),
         },
         "reboot": {
             "label": _("Reboot"),
@@ -96,6 +97,7 @@ def _power_specs(name: str) -> dict[str, dict[str, str]]:
             "confirm": _("Reboot %(name)s? It will be unreachable for a moment while it restarts.")
             % {"name": name},
             "title": _("Reboot %(name)s?") % {"name": name},
+            "detail": _("It will be unreachable for a moment while it restarts."),
         },
     }
 
@@ -134,9 +136,11 @@ def power_buttons(context: template.Context, server: Any, within: str = "row") -
         url = reverse("servers:power", args=[server.id, action])
         confirm = (
             format_html(
-                ' hx-confirm="{}" data-confirm-title="{}" data-confirm-button="{}"',
+                ' hx-confirm="{}" data-confirm-title="{}" data-confirm-detail="{}"'
+                ' data-confirm-button="{}"',
                 spec["confirm"],
                 spec["title"],
+                spec["detail"],
                 spec["label"],
             )
             if spec["confirm"]

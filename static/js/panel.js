@@ -113,7 +113,11 @@ document.addEventListener("DOMContentLoaded", () => {
     const opener = document.activeElement;
     dialog.querySelector("[data-dialog-title]").textContent =
       source.dataset.confirmTitle || question;
-    dialog.querySelector("[data-dialog-question]").textContent = question;
+    // The title names the server; the text says what follows. Without a title the
+    // whole question (htmx's own, for window.confirm) is the text.
+    dialog.querySelector("[data-dialog-question]").textContent = source.dataset.confirmTitle
+      ? source.dataset.confirmDetail || ""
+      : question;
     const ok = dialog.querySelector("button[value=confirm]");
     ok.textContent = source.dataset.confirmButton || ok.dataset.defaultLabel || "OK";
     dialog.returnValue = "";
