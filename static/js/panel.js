@@ -5,7 +5,9 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const input of document.querySelectorAll("input[data-select-on-focus]")) {
     input.addEventListener("focus", () => input.select());
   }
-  for (const button of document.querySelectorAll("button[data-copy]")) {
+  // Only buttons whose data-copy names a field ("#id"): the server page's copy buttons
+  // carry the text itself (static/js/servers.js), which is no selector.
+  for (const button of document.querySelectorAll('button[data-copy^="#"]')) {
     const field = document.querySelector(button.dataset.copy);
     if (!field || !navigator.clipboard) continue;
     button.hidden = false;

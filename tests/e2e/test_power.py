@@ -41,6 +41,14 @@ def member(team: Team, username: str, role: Role = Role.OPERATOR) -> User:
     return user
 
 
+def watch_errors(page: Any) -> list[str]:
+    """Script errors and console errors (a CSP violation is one) seen by the page."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    return errors
+
+
 def mark_page(page: Any) -> None:
     page.evaluate("window.__noReload = true")
 
@@ -83,6 +91,7 @@ def test_stop_from_the_list_settles_without_reload(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
     member(team, "olga")
+    errors = watch_errors(page)
     log_in(page, live_server, "olga", PASSWORD)
     mark_page(page)
     web = row(page, "web-server-01")
@@ -109,6 +118,7 @@ def test_stop_from_the_list_settles_without_reload(
     expect(web.get_by_role("button", name=re.compile(r"^Stop"))).to_have_count(0)
     page.screenshot(path="/tmp/e2e-power-stopped.png")
     assert_not_reloaded(page)
+    assert errors == []
 
 
 def test_cancelling_the_dialog_does_nothing(
@@ -267,6 +277,7 @@ def test_reboot_on_the_detail_page_refreshes_the_card(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
     member(team, "olga")
+    errors = watch_errors(page)
     log_in(page, live_server, "olga", PASSWORD)
     page.get_by_role("link", name="web-server-01", exact=True).click()
     page.wait_for_url(re.compile(r"/servers/\d+/$"))
@@ -283,6 +294,7 @@ def test_reboot_on_the_detail_page_refreshes_the_card(
     expect(page.locator("#toasts")).to_contain_text("web-server-01 is now active.")
     page.screenshot(path="/tmp/e2e-power-detail-active.png", full_page=True)
     assert_not_reloaded(page)
+    assert errors == []
 
 
 def test_create_provisions_and_the_ip_appears(
