@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from servers import client as vpsorg
 from servers.catalog import orderable, plan_locations
@@ -84,7 +85,7 @@ def plan_label(plan: vpsorg.Plan, *, with_locations: bool = False) -> str:
     """ "Standard VPS: 2 vCPU, 4 GB RAM, 80 GB disk, 10.00 a month (us-west, us-east)"."""
     parts = []
     if plan.vcpus is not None:
-        parts.append(_("%(n)s vCPU") % {"n": plan.vcpus})
+        parts.append(ngettext("%(n)s vCPU", "%(n)s vCPUs", plan.vcpus) % {"n": plan.vcpus})
     if plan.memory is not None:
         parts.append(_("%(size)s RAM") % {"size": megabytes(plan.memory)})
     if plan.storage is not None:
@@ -111,7 +112,15 @@ def apply_api_errors(form: forms.Form, error: vpsorg.InvalidRequest) -> None:
         form.add_error(None, error.message)
 
 
-class ServerCreateForm(forms.Form):
+class PanelForm(forms.Form):
+    """Labels sit above their fields, so they need no trailing colon."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class ServerCreateForm(PanelForm):
     # In page order: where, what, then who it is and how to reach it.
     location = forms.CharField(label=_("Location"), widget=forms.Select)
     plan_id = forms.CharField(label=_("Plan"), widget=forms.Select)
@@ -227,7 +236,7 @@ class ServerCreateForm(forms.Form):
         }
 
 
-class ServerEditForm(forms.Form):
+class ServerEditForm(PanelForm):
     name = NameField()
     hostname = HostnameField(
         help_text=_("A fully qualified domain name, e.g. web02.example.com. Leave empty for none.")
@@ -243,11 +252,11 @@ class ServerEditForm(forms.Form):
         }
 
 
-class RenameForm(forms.Form):
+class RenameForm(PanelForm):
     name = NameField(label=_("New name"))
 
 
-class DeleteForm(forms.Form):
+class DeleteForm(PanelForm):
     """The user types the server's name; the view compares it with the real one."""
 
     name = forms.CharField(

@@ -114,7 +114,7 @@ def test_the_form_offers_plans_locations_and_the_os_catalog(plans_api, manager_u
         "us-west",
     ]
     plan_select = html.split('name="plan_id"')[1].split("</select>")[0]
-    assert "Standard VPS: 2 vCPU, 4 GB RAM, 80 GB disk, 10.00 a month" in plan_select
+    assert "Standard VPS: 2 vCPUs, 4 GB RAM, 80 GB disk, 10.00 a month" in plan_select
     assert "Legacy VPS" not in plan_select  # not available for new servers
     os_select = html.split('name="os_id"')[1].split("</select>")[0]
     assert '<option value="5">Ubuntu 22.04 LTS</option>' in os_select
