@@ -7,6 +7,7 @@ sandbox's rules: start needs stopped, stop and reboot need active, anything else
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -17,10 +18,11 @@ from django.template import Context, Template
 from django.test import Client
 
 from panel.models import AuditEntry, Membership
+from sandbox import start_sandbox
 from servers import cache as server_cache
 from servers import power
 from servers.client import Server
-from tests.conftest import API, client_for, page, server_json
+from tests.conftest import API, TOKEN, client_for, page, server_json
 
 ACTIONS = ("start", "stop", "reboot")
 STATES = ("active", "stopped", "suspended", "stopping", "provisioning", "maintenance")
@@ -378,3 +380,27 @@ def test_list_rows_carry_the_buttons(team, operator_user, viewer_user, api) -> N
     assert 'action="/servers/1/start/"' not in html
     html = client_for(viewer_user).get("/servers/").content.decode()
     assert "power-form" not in html
+
+
+# --- time budget: about 3 x VPSORG_TIMEOUT per request, however many calls ---------------
+
+
+def test_power_and_polling_answer_within_3x_the_timeout(team, operator_user, settings) -> None:
+    """Against a real (sandbox) API that answers after 3 s, with a 0.4 s timeout."""
+    settings.VPSORG_TIMEOUT = 0.4
+    c = client_for(operator_user)
+    with start_sandbox(tokens=(TOKEN,), latency=3.0) as sandbox:
+        settings.VPSORG_API_URL = sandbox.api_url
+        calls = [
+            lambda: c.post("/servers/12345/stop/", **HX_ROW),
+            lambda: c.post("/servers/12345/reboot/"),
+            lambda: c.get("/servers/12345/status/?within=card", HTTP_HX_REQUEST="true"),
+            lambda: c.get("/servers/status/?id=12345&name=web", HTTP_HX_REQUEST="true"),
+        ]
+        for call in calls:
+            server_cache.invalidate(team)
+            started = time.monotonic()
+            response = call()
+            elapsed = time.monotonic() - started
+            assert response.status_code < 500
+            assert elapsed < 3 * 0.4, (response.wsgi_request.path, elapsed)
