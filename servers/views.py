@@ -14,12 +14,14 @@ import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
@@ -42,6 +44,7 @@ from servers import client as vpsorg
 from servers import status as status_rules
 from servers.api import NoToken, client_for, error_message
 from servers.catalog import (
+    cached_plans,
     learn_operating_systems,
     locations,
     offered_operating_systems,
@@ -59,6 +62,9 @@ from servers.models import SSHKey
 from servers.templatetags.server_format import gigabytes, megabytes
 
 logger = logging.getLogger(__name__)
+
+# Indirection so tests can make the list look slow without touching time itself.
+_clock = time.monotonic
 
 SSH_KEY_ADD = "ssh_key.add"
 SSH_KEY_DELETE = "ssh_key.delete"
@@ -277,10 +283,14 @@ def row_context(request: TeamHttpRequest, server: vpsorg.Server) -> dict[str, An
     }
 
 
-def _plans_quietly(team: Team, client: vpsorg.VPSOrgClient) -> list[vpsorg.Plan]:
-    # Plans only add filter choices to the list; their failure must not cost the list.
+def _plans_quietly(team: Team, started: float) -> list[vpsorg.Plan]:
+    """Plans only add filter choices to the list: their failure must not cost the list,
+    and once the list used up a timeout they are not asked for (the page must answer
+    within about 3 x VPSORG_TIMEOUT); the cached ones still count."""
+    if _clock() - started > settings.VPSORG_TIMEOUT:
+        return cached_plans(team) or []
     try:
-        return plans_for(team, client)
+        return plans_for(team, client_for(team))
     except vpsorg.VPSOrgError as exc:
         logger.info("Plans unavailable for the location filter: %r", exc)
         return []
@@ -290,6 +300,7 @@ def _plans_quietly(team: Team, client: vpsorg.VPSOrgClient) -> list[vpsorg.Plan]
 @team_required()
 def server_list(request: TeamHttpRequest) -> HttpResponse:
     team = request.membership.team
+    started = _clock()
     state = ListState.from_query(request.GET)
     # An htmx GET answers the #results fragment; a history restore needs the whole page.
     fragment = bool(request.htmx) and not request.htmx.history_restore_request
@@ -307,7 +318,7 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
         learn_operating_systems(servers)
         if not fragment:
             # Only the full page has the location filter; plans come from their cache.
-            plans = _plans_quietly(team, client_for(team))
+            plans = _plans_quietly(team, started)
 
     shown = sort_servers(search(servers, state.q), state.sort)
     page_obj = Paginator(shown, state.per_page).get_page(state.page)

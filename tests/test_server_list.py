@@ -459,3 +459,15 @@ def test_the_row_partial_renders_alone_from_row_context(viewer_user, team) -> No
     assert html.strip().startswith('<tr id="server-abc-123" data-server-id="abc-123">')
     assert '<td class="actions">' in html
     assert 'data-status="active"' in html
+
+
+@pytest.mark.django_db
+def test_a_slow_list_skips_the_plans_to_answer_in_time(api, viewer_user, monkeypatch) -> None:
+    mock_list(api, three_servers())
+    plans = mock_plans(api)
+    ticks = iter([0.0, 2.5])  # the list took longer than VPSORG_TIMEOUT (2 s in tests)
+    monkeypatch.setattr("servers.views._clock", lambda: next(ticks))
+    response = client_for(viewer_user).get("/servers/")
+    assert response.status_code == 200
+    assert plans.call_count == 0
+    assert len(row_ids(response.content.decode())) == 3

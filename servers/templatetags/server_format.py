@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.timesince import timesince
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -50,13 +55,163 @@ def price(value: Decimal | float | None) -> str:
     return number_format(value, decimal_pos=2)
 
 
+# (seconds in the unit, unit); months and years are approximate, as "ago" texts are.
+_UNITS = (
+    (365 * 86400, "year"),
+    (30 * 86400, "month"),
+    (7 * 86400, "week"),
+    (86400, "day"),
+    (3600, "hour"),
+    (60, "minute"),
+)
+
+
+@lru_cache(maxsize=1024)
+def _ago_text(language: str | None, unit: str, n: int) -> str:
+    # Cached per language: a 100-row list would otherwise ask gettext 100 times.
+    if unit == "year":
+        return ngettext("%(n)d year ago", "%(n)d years ago", n) % {"n": n}
+    if unit == "month":
+        return ngettext("%(n)d month ago", "%(n)d months ago", n) % {"n": n}
+    if unit == "week":
+        return ngettext("%(n)d week ago", "%(n)d weeks ago", n) % {"n": n}
+    if unit == "day":
+        return ngettext("%(n)d day ago", "%(n)d days ago", n) % {"n": n}
+    if unit == "hour":
+        return ngettext("%(n)d hour ago", "%(n)d hours ago", n) % {"n": n}
+    return ngettext("%(n)d minute ago", "%(n)d minutes ago", n) % {"n": n}
+
+
 @register.filter
 def ago(value: datetime | None) -> str:
     """ "3 days ago"; the exact time goes in the <time title> beside it."""
     if value is None:
         return ""
-    now = timezone.now()
+    seconds = (timezone.now() - value).total_seconds()
     # A clock slightly ahead upstream must not read as "in 2 minutes".
-    if value >= now or (now - value).total_seconds() < 60:
+    if seconds < 60:
         return _("just now")
-    return _("%(delta)s ago") % {"delta": timesince(value, now, depth=1)}
+    for size, unit in _UNITS:
+        if seconds >= size:
+            return _ago_text(get_language(), unit, int(seconds // size))
+    return _("just now")
+
+
+@register.filter
+def iso(value: datetime | None) -> str:
+    """For <time datetime>: ISO 8601 in UTC, seconds precision."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+@register.filter
+def exact(value: datetime | None) -> str:
+    """For the hover title beside a relative time: "2025-01-10 14:30 UTC"."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@lru_cache(maxsize=1024)
+def _plan_specs(
+    language: str | None, vcpus: int | None, memory: int | None, storage: int | None
+) -> str:
+    parts = []
+    if vcpus is not None:
+        parts.append(ngettext("%(n)s vCPU", "%(n)s vCPUs", vcpus) % {"n": vcpus})
+    if memory is not None:
+        parts.append(megabytes(memory))
+    if storage is not None:
+        parts.append(gigabytes(storage))
+    return " · ".join(parts)
+
+
+@register.filter
+def plan_specs(plan: Any) -> str:
+    """ "2 vCPUs · 4 GB · 80 GB" for a list row."""
+    if plan is None:
+        return ""
+    return _plan_specs(get_language(), plan.vcpus, plan.memory, plan.storage)
+
+
+# --- The list's cells ----------------------------------------------------------------------
+# A row of the list is a partial (servers/list.html#row) whose plain data cells come from
+# these two tags: format_html costs a few microseconds where a dozen template variables
+# and filters per cell cost a tenth of a millisecond per row.
+
+
+@lru_cache(maxsize=16)
+def row_labels(language: str | None) -> dict[str, str]:
+    """The narrow-screen card labels of the cells, once per language."""
+    return {
+        "hostname": _("Hostname"),
+        "status": _("Status"),
+        "ipv4": _("IPv4"),
+        "location": _("Location"),
+        "plan": _("Plan"),
+        "os": _("OS"),
+        "created": _("Created"),
+        "no_ip": _("not yet assigned"),
+    }
+
+
+@lru_cache(maxsize=1)
+def _servers_url() -> str:
+    return reverse("servers:list")
+
+
+@register.simple_tag
+def name_cells(server: Any) -> SafeString:
+    """The name (a link to the server's page) and the hostname."""
+    labels = row_labels(get_language())
+    return format_html(
+        '<th scope="row" class="cell-name"><a href="{}{}/">{}</a></th><td data-label="{}">{}</td>',
+        _servers_url(),
+        server.id,
+        server.name or server.id,
+        labels["hostname"],
+        server.hostname or "—",
+    )
+
+
+@register.simple_tag
+def detail_cells(server: Any) -> SafeString:
+    """IPv4, location, plan (with its size), OS, and created (relative, exact on hover)."""
+    labels = row_labels(get_language())
+    if server.ip_address:
+        ip = format_html('<span class="mono">{}</span>', server.ip_address)
+    else:
+        ip = format_html('<span class="muted">{}</span>', labels["no_ip"])
+    if server.plan is not None:
+        plan = format_html(
+            '{}<span class="plan-specs">{}</span>', server.plan.name or "—", plan_specs(server.plan)
+        )
+    else:
+        plan = "—"
+    if server.created_at is not None:
+        created = format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            iso(server.created_at),
+            exact(server.created_at),
+            ago(server.created_at),
+        )
+    else:
+        created = "—"
+    return format_html(
+        '<td data-label="{}" class="cell-nowrap">{}</td>'
+        '<td data-label="{}" class="cell-nowrap">{}</td>'
+        '<td data-label="{}">{}</td>'
+        '<td data-label="{}">{}</td>'
+        '<td data-label="{}" class="cell-nowrap">{}</td>',
+        labels["ipv4"],
+        ip,
+        labels["location"],
+        server.location or "—",
+        labels["plan"],
+        plan,
+        labels["os"],
+        (server.os.name if server.os is not None else "") or "—",
+        labels["created"],
+        created,
+    )
