@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import requests
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
@@ -513,14 +514,36 @@ class CreateGuard:
 def _maybe_applied(error: vpsorg.VPSOrgError) -> bool:
     """Whether the create may have happened although no clear answer came back."""
     if isinstance(error, vpsorg.Unavailable):
-        return True
+        # A connect timeout means the request never left; anything later may have landed.
+        return not isinstance(error.__cause__, requests.exceptions.ConnectTimeout)
     if isinstance(error, vpsorg.UnexpectedResponse):
         # An unreadable 2xx (or no status) may be a created server; a 3xx/4xx is not.
         return error.status is None or 200 <= error.status < 300
     if isinstance(error, vpsorg.ServerError):
-        # 503 is "not processed"; a 500, 502 or 504 may come after the work was done.
-        return error.status != 503
+        # A gateway's 502/504 may come after the API did the work; the API's own 500
+        # or 503 says it did not.
+        return error.status in (502, 504)
     return False
+
+
+def _uncertain_message(error: vpsorg.VPSOrgError) -> str:
+    if isinstance(error, vpsorg.Unavailable):
+        reason = _("VPS.org did not answer in time.")
+    elif isinstance(error, vpsorg.ServerError):
+        reason = _("A gateway in front of VPS.org answered with an error (HTTP %(status)s).") % {
+            "status": error.status
+        }
+    else:
+        reason = _("VPS.org's answer could not be read.")
+    return " ".join(
+        (
+            reason,
+            _(
+                "The server may have been created anyway, so the panel did not send the "
+                "request again. Check the server list before trying again."
+            ),
+        )
+    )
 
 
 def _duplicate_response(request: TeamHttpRequest, earlier: str) -> HttpResponse:
@@ -633,12 +656,8 @@ def server_create(request: TeamHttpRequest) -> HttpResponse:
         "membership": request.membership,
         "can_manage": True,
     }
-    if uncertain:
-        context["error"] = _(
-            "VPS.org did not confirm the new server: no readable answer came back in time. "
-            "It may have been created anyway, so the panel did not send the request again. "
-            "Check the server list before trying again."
-        )
+    if uncertain and failure is not None:
+        context["error"] = _uncertain_message(failure)
     if request.htmx and request.method == "GET":
         return render(request, "servers/form.html#plan_field", context)
     return render(request, "servers/form.html", context)

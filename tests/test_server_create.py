@@ -364,7 +364,7 @@ def test_no_clear_answer_says_it_may_exist_and_never_resends(
     response = c.post("/servers/new/", form_data())
     html = response.content.decode()
     assert response.status_code == 200
-    assert "It may have been created anyway" in html
+    assert "The server may have been created anyway" in html
     assert '<a class="button" href="/servers/">Check the server list</a>' in html
     assert len(posts(plans_api)) == 1  # the client does not retry a POST
     # Sending the same form again (reload, back) does not create a second server.
@@ -379,11 +379,19 @@ def test_no_clear_answer_says_it_may_exist_and_never_resends(
 
 
 @pytest.mark.django_db
-def test_a_503_is_a_clear_no_and_may_be_sent_again(plans_api, manager_user) -> None:
-    plans_api.post(SERVERS, status=503, json={"detail": "Down for maintenance."})
+@pytest.mark.parametrize(
+    ("failure", "text"),
+    [
+        ({"status": 503, "json": {"detail": "Down for maintenance."}}, "internal error (HTTP 503)"),
+        ({"status": 500, "json": {"detail": "A server error occurred."}}, "(HTTP 500)"),
+        ({"body": requests.exceptions.ConnectTimeout("no route")}, "did not answer in time"),
+    ],
+)
+def test_a_clear_no_may_be_sent_again(plans_api, manager_user, failure, text) -> None:
+    plans_api.post(SERVERS, **failure)
     c = client_for(manager_user)
     html = c.post("/servers/new/", form_data()).content.decode()
-    assert "internal error (HTTP 503)" in html
+    assert text in html
     assert "may have been created" not in html
     assert 'name="form_nonce" value="nonce-0123456789abcdef"' in html
     c.post("/servers/new/", form_data())
