@@ -497,3 +497,27 @@ def test_ssh_keys_are_per_team(api, manager_user, outsider_user, other_team) -> 
 @pytest.mark.django_db
 def test_viewers_cannot_manage_ssh_keys(api, viewer_user) -> None:
     assert client_for(viewer_user).get("/servers/ssh-keys/").status_code == 403
+
+
+# --- the OS catalog in the admin -------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_os_catalog_is_editable_in_the_admin(api, manager_user) -> None:
+    from django.contrib.auth.models import User
+
+    staff = User.objects.create_superuser("root", "root@example.com", "pw-root")
+    c = client_for(staff)
+    page_ = c.get("/admin/servers/operatingsystem/")
+    assert page_.status_code == 200
+    assert "Ubuntu 22.04 LTS" in page_.content.decode()
+    added = c.post(
+        "/admin/servers/operatingsystem/add/",
+        {"api_id": "11", "name": "Fedora 41", "offered": "on"},
+    )
+    assert added.status_code == 302
+    fedora = OperatingSystem.objects.get(api_id="11")
+    assert fedora.source == OperatingSystem.Source.ADMIN
+    api.get(PLANS, json=page(plans()))
+    html = client_for(manager_user).get("/servers/new/").content.decode()
+    assert '<option value="11">Fedora 41</option>' in html
