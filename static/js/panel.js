@@ -161,6 +161,12 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   // --- the polling clock -----------------------------------------------------------------
+  // The element that made the request. htmx sets detail.elt to wherever it fires an
+  // event: for a request whose element was swapped away (a badge, a row's form), that
+  // is a surviving ancestor, so detail.elt alone would lose track of it.
+  const sourceOf = (evt) =>
+    (evt.detail.requestConfig && evt.detail.requestConfig.elt) || evt.detail.elt;
+
   const isPollSource = (elt) =>
     !!elt && elt.nodeType === 1 && (elt.id === "status-poller" || elt.hasAttribute("data-poll"));
 
@@ -268,7 +274,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 
   document.addEventListener("htmx:beforeRequest", (evt) => {
-    const elt = evt.detail.elt;
+    const elt = sourceOf(evt);
     if (isPollSource(elt)) {
       if (document.hidden || poll.stopped) {
         evt.preventDefault();
@@ -279,6 +285,7 @@ document.addEventListener("DOMContentLoaded", () => {
       poll.inflightSince = Date.now();
       poll.erredThisRound = false;
     } else if (elt.matches("form.power-form")) {
+      if (elt.contains(document.activeElement)) elt.dataset.hadFocus = "true";
       setBusy(elt, true);
     }
   });
@@ -299,7 +306,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const url = evt.detail.xhr && evt.detail.xhr.responseURL;
     if (!login || !url || new URL(url).pathname !== login) return;
     evt.detail.shouldSwap = false;
-    if (isPollSource(evt.detail.elt)) {
+    if (isPollSource(sourceOf(evt))) {
       stop();
       showHint();
     } else {
@@ -308,7 +315,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 
   document.addEventListener("htmx:afterRequest", (evt) => {
-    const elt = evt.detail.elt;
+    const elt = sourceOf(evt);
     if (isPollSource(elt)) {
       poll.inflight = Math.max(0, poll.inflight - 1);
       if (!evt.detail.successful) {
@@ -325,7 +332,7 @@ document.addEventListener("DOMContentLoaded", () => {
       schedule();
       return;
     }
-    if (elt.matches && elt.matches("form.power-form")) {
+    if (elt && elt.matches && elt.matches("form.power-form")) {
       if (elt.isConnected) setBusy(elt, false);
       // A new transition starts now: poll fast again, even after an earlier give-up.
       poll.started = 0;
@@ -337,9 +344,41 @@ document.addEventListener("DOMContentLoaded", () => {
     schedule();
   });
 
+  // --- focus --------------------------------------------------------------------------
+  // A swapped row or card takes the focused button with it (the one just clicked, or a
+  // row the poller replaced). Keyboard and screen-reader users then land on the same
+  // server again: its first button if it has one, else the row or card itself.
+  let focusedServer = null;
+  document.addEventListener("htmx:beforeSwap", (evt) => {
+    const active = document.activeElement;
+    let holder = active && active !== document.body && active.closest("[data-server-id]");
+    // The clicked button was disabled while busy, which took the focus away from it.
+    const source = sourceOf(evt);
+    if (!holder && source && source.dataset && source.dataset.hadFocus) {
+      holder = source.closest("[data-server-id]");
+    }
+    focusedServer = holder ? holder.dataset.serverId : null;
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    if (focusedServer === null) return;
+    const id = focusedServer;
+    focusedServer = null;
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    const holder = document.querySelector(`[data-server-id="${CSS.escape(id)}"]`);
+    if (!holder) return;
+    const button = holder.querySelector(".power-form button:not([disabled])");
+    if (button) {
+      button.focus();
+    } else {
+      holder.setAttribute("tabindex", "-1");
+      holder.focus();
+    }
+  });
+
   // Failures of non-polling requests (a 403, a dropped connection) become toasts.
   document.addEventListener("htmx:responseError", (evt) => {
-    if (isPollSource(evt.detail.elt)) return;
+    if (isPollSource(sourceOf(evt))) return;
     const status = evt.detail.xhr.status;
     const text =
       status === 403
@@ -348,7 +387,7 @@ document.addEventListener("DOMContentLoaded", () => {
     toast(text, "error");
   });
   document.addEventListener("htmx:sendError", (evt) => {
-    if (isPollSource(evt.detail.elt)) return;
+    if (isPollSource(sourceOf(evt))) return;
     toast(label("networkLabel", "The panel could not be reached. Check the connection."), "error");
   });
 

@@ -108,6 +108,9 @@ def test_stop_from_the_list_settles_without_reload(
 
     expect(badge).to_have_attribute("data-status", "stopping")
     expect(badge).to_have_text("Stopping")
+    # The focus stays on the server (the row: its buttons are gone while it stops).
+    focused_row = "document.activeElement.closest('[data-server-id]')?.dataset.serverId ?? null"
+    expect(web).to_be_focused()
     expect(page.locator("#toasts")).to_contain_text("Stopping web-server-01")
     page.screenshot(path="/tmp/e2e-power-stopping.png")
 
@@ -115,6 +118,9 @@ def test_stop_from_the_list_settles_without_reload(
     start = web.get_by_role("button", name=re.compile(r"^Start"))
     expect(start).to_be_visible()
     assert start.get_attribute("type") == "submit"
+    # Replaced by the poller, the row hands the focus on to its new button.
+    expect(start).to_be_focused()
+    assert page.evaluate(focused_row) == web.get_attribute("data-server-id")
     expect(web.get_by_role("button", name=re.compile(r"^Stop"))).to_have_count(0)
     page.screenshot(path="/tmp/e2e-power-stopped.png")
     assert_not_reloaded(page)
@@ -295,6 +301,36 @@ def test_reboot_on_the_detail_page_refreshes_the_card(
     page.screenshot(path="/tmp/e2e-power-detail-active.png", full_page=True)
     assert_not_reloaded(page)
     assert errors == []
+
+
+@pytest.fixture
+def sandbox_5s(settings: Any) -> Iterator[Any]:
+    """Transitions long enough for several polls before they settle."""
+    with start_sandbox(tokens=(SANDBOX_TOKEN,), transition_seconds=5) as running:
+        settings.VPSORG_API_URL = running.api_url
+        yield running
+
+
+def test_the_card_keeps_polling_through_a_longer_transition(
+    page: Any, live_server: Any, sandbox_5s: Any, team: Team
+) -> None:
+    member(team, "olga")
+    log_in(page, live_server, "olga", PASSWORD)
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/status/" in r.url else None)
+    page.goto(f"{live_server.url}/servers/{server_id(sandbox_5s, 'db-server-01')}/")
+    mark_page(page)
+    card = page.locator("#server-card")
+    card.get_by_role("button", name=re.compile(r"^Stop")).click()
+    page.locator("#confirm-dialog").get_by_role("button", name="Stop").click()
+    badge = card.locator("[data-status]")
+    expect(badge).to_have_attribute("data-status", "stopping")
+    expect(badge).to_have_attribute("data-status", "stopped", timeout=SETTLE)
+    expect(card.get_by_role("button", name=re.compile(r"^Start"))).to_be_visible()
+    # Several polls, each answered by a new badge that polled again.
+    assert len(polls) >= 2, polls
+    assert all("within=card" in url for url in polls)
+    assert_not_reloaded(page)
 
 
 def test_create_provisions_and_the_ip_appears(
