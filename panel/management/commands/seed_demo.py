@@ -10,6 +10,8 @@ from django.db import transaction
 
 from panel.crypto import InvalidToken
 from panel.models import Membership, Role, Team, TeamToken
+from panel.team_views import check_token, store_token
+from servers import client as vpsorg
 
 DEMO_PASSWORD = "vpsorg-demo"  # noqa: S105 - a public demo login, printed on the console
 DEMO_USERS = (
@@ -46,12 +48,18 @@ class Command(BaseCommand):
                 user.save()
             Membership.objects.update_or_create(team=demo_team, user=user, defaults={"role": role})
         admin = User.objects.get(username="demo")
-        stored = TeamToken.objects.filter(team=demo_team).first() or TeamToken(team=demo_team)
-        if not stored.pk or not _holds(stored, token):
-            stored.set_token(token)
-            stored.token_name = "Sandbox demo token"  # noqa: S105 - a label
-            stored.stored_by = admin
-            stored.save()
+        stored = TeamToken.objects.filter(team=demo_team).first()
+        if stored is None or not _holds(stored, token) or not stored.account_email:
+            try:
+                # As the token page does: ask the sandbox who the token is, then store it.
+                store_token(demo_team, token, check_token(token), admin)
+            except vpsorg.VPSOrgError as exc:
+                self.stderr.write(f"Could not check the token with VPS.org ({exc}); stored as is.")
+                stored = stored or TeamToken(team=demo_team)
+                stored.set_token(token)
+                stored.token_name = "Sandbox demo token"  # noqa: S105 - a label
+                stored.stored_by = admin
+                stored.save()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo login: demo / {DEMO_PASSWORD} (admin). Also demo-manager, "
