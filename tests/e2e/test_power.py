@@ -127,6 +127,24 @@ def test_stop_from_the_list_settles_without_reload(
     assert errors == []
 
 
+def test_without_javascript_the_buttons_are_plain_forms(
+    browser: Any, live_server: Any, sandbox: Any, team: Team
+) -> None:
+    member(team, "olga")
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    log_in(page, live_server, "olga", PASSWORD)
+    page.goto(f"{live_server.url}/servers/?status=active")
+    row(page, "web-server-01").get_by_role("button", name=re.compile(r"^Stop")).click()
+    # Back where it was, filters kept, with a message.
+    page.wait_for_url(f"{live_server.url}/servers/?status=active")
+    expect(page.locator("#messages")).to_contain_text("Stopping web-server-01")
+    # Stopping, it no longer matches "active" (the API's own filter).
+    expect(row(page, "web-server-01")).to_have_count(0)
+    page.screenshot(path="/tmp/e2e-power-nojs.png")
+    context.close()
+
+
 def test_cancelling_the_dialog_does_nothing(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
