@@ -192,12 +192,20 @@ def test_renaming_inline_and_deleting_by_typing_the_name(
 
     page.evaluate("window.__sameDocument = true")
     page.get_by_text("Rename", exact=True).click()
+    shot(page, "rename")
     page.fill("#rename-name", "staging-02")
     page.get_by_role("button", name="Save name").click()
     expect(page.locator("#server-heading h1")).to_have_text("staging-02")
     expect(page.locator("#server-heading")).to_contain_text("Name saved.")
     assert page.evaluate("window.__sameDocument") is True
     expect(page).to_have_title(re.compile(r"^staging-02"))
+
+    page.get_by_role("link", name="Edit", exact=True).click()
+    page.wait_for_url("**/edit/")
+    expect(page.locator("#id_name")).to_have_value("staging-02")
+    shot(page, "edit")
+    page.go_back()
+    page.wait_for_url(detail_url)
 
     page.get_by_role("link", name="Delete").click()
     page.wait_for_url("**/delete/")
