@@ -659,8 +659,11 @@ def server_create(request: TeamHttpRequest) -> HttpResponse:
     if uncertain and failure is not None:
         context["error"] = _uncertain_message(failure)
     if request.htmx and request.method == "GET":
-        return render(request, "servers/form.html#plan_field", context)
-    return render(request, "servers/form.html", context)
+        response = render(request, "servers/form.html#plan_field", context)
+    else:
+        response = render(request, "servers/form.html", context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 # --------------------------------------------------------------------------------------

@@ -140,6 +140,7 @@ def test_choosing_a_location_narrows_the_plans(plans_api, manager_user) -> None:
     assert "Standard VPS" in html and "Performance VPS" not in html
     assert '<option value="1" selected>' in html
     assert "Plans offered in eu-central." in html
+    assert "HX-Request" in response["Vary"]
 
 
 @pytest.mark.django_db
