@@ -25,12 +25,20 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling, reswap, retarget, trigger_client_event
+from django_htmx.http import (
+    HttpResponseClientRefresh,
+    HttpResponseStopPolling,
+    reswap,
+    retarget,
+    trigger_client_event,
+)
 
 from panel import audit
 from panel.http import TeamHttpRequest
@@ -40,7 +48,8 @@ from servers import cache as server_cache
 from servers import client as vpsorg
 from servers import status as status_rules
 from servers.api import NoToken, client_for, error_message
-from servers.templatetags.servers_tags import WITHIN, status_badge
+from servers.templatetags.servers_tags import WITHIN, badge_html
+from servers.views import card_context, row_context
 
 AUDIT_ACTIONS = {
     "start": audit.Action.SERVER_START,
@@ -103,8 +112,6 @@ def render_row(request: TeamHttpRequest, server: vpsorg.Server, *, oob: bool = F
     """One row of the list (`servers/list.html#row`), optionally marked for an
     out-of-band swap (wrapped in <template>, the only way a <tr> survives htmx's parser
     next to other elements)."""
-    from servers.views import row_context
-
     html = render_to_string(
         "servers/list.html#row", {**row_context(request, server), "oob": oob}, request=request
     ).strip()
@@ -112,8 +119,6 @@ def render_row(request: TeamHttpRequest, server: vpsorg.Server, *, oob: bool = F
 
 
 def render_card(request: TeamHttpRequest, server: vpsorg.Server) -> str:
-    from servers.views import card_context
-
     return render_to_string(
         "servers/detail.html#card", card_context(request, server), request
     ).strip()
@@ -196,6 +201,13 @@ def _back(request: TeamHttpRequest, server_id: str) -> str:
     return reverse("servers:detail", args=[server_id])
 
 
+def _other_team(request: TeamHttpRequest) -> bool:
+    """The page polls for a team that is no longer the user's current one (switched in
+    another tab): its rows would all look deleted. The page must reload instead."""
+    asked = request.GET.get("team", "")
+    return bool(asked) and asked != str(request.membership.team.pk)
+
+
 # --- views ------------------------------------------------------------------------------
 
 
@@ -273,13 +285,24 @@ def power(request: TeamHttpRequest, server_id: str, action: str) -> HttpResponse
 
 
 @require_GET
+@never_cache
 @team_required()
 def server_status(request: TeamHttpRequest, server_id: str) -> HttpResponse:
     """The badge; once settled, 286 and (for htmx) the card or row it belongs to."""
+    response = _server_status(request, server_id)
+    # The same URL answers a fragment for htmx and a badge otherwise.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _server_status(request: TeamHttpRequest, server_id: str) -> HttpResponse:
     within = request.GET.get("within", "")
     within = within if within in WITHIN else ""
+    if request.htmx and _other_team(request):
+        return HttpResponseClientRefresh()
+    team = request.membership.team
     try:
-        server = server_cache.get_server(request.membership.team, server_id)
+        server = server_cache.get_server(team, server_id)
     except vpsorg.NotFound:
         if request.htmx and within == "card":
             return reswap(
@@ -292,9 +315,9 @@ def server_status(request: TeamHttpRequest, server_id: str) -> HttpResponse:
         return _poll_failure(request, exc)
 
     if not status_rules.is_settled(server.status):
-        return HttpResponse(status_badge(server, poll=within or "card"))
+        return HttpResponse(badge_html(server, poll=within or "card", team=team))
     if not request.htmx:
-        return HttpResponse(status_badge(server))
+        return HttpResponse(badge_html(server))
     if within == "card":
         response: HttpResponse = HttpResponseStopPolling(render_card(request, server))
         retarget(response, "#server-card")
@@ -302,7 +325,7 @@ def server_status(request: TeamHttpRequest, server_id: str) -> HttpResponse:
         response = HttpResponseStopPolling(render_row(request, server))
         retarget(response, f"#server-{server.id}")
     else:
-        return HttpResponseStopPolling(status_badge(server))
+        return HttpResponseStopPolling(badge_html(server))
     reswap(response, "outerHTML")
     return _toast(response, _settled_text(server), "info")
 
@@ -319,6 +342,7 @@ def _watched(request: TeamHttpRequest) -> list[tuple[str, str]] | None:
 
 
 @require_GET
+@never_cache
 @team_required()
 def list_poll(request: TeamHttpRequest) -> HttpResponse:
     """Every row in transition on one list page, from one cached list call.
@@ -327,6 +351,8 @@ def list_poll(request: TeamHttpRequest) -> HttpResponse:
     swaps each of those rows out of band with its current state, removes the rows of
     servers deleted elsewhere (with a note), and toasts the ones that settled.
     """
+    if _other_team(request):
+        return HttpResponseClientRefresh()
     watched = _watched(request)
     if watched is None:
         return HttpResponseBadRequest(_("Unreadable list of servers."))

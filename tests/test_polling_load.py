@@ -135,6 +135,15 @@ def test_upstream_failure_backs_off(team, viewer_user, api, clock) -> None:
     assert response["HX-Reswap"] == "none"
 
 
+def test_a_page_of_another_team_reloads(team, other_team, viewer_user, api) -> None:
+    response = client_for(viewer_user).get(
+        f"/servers/status/?team={other_team.pk}&id=1&name=web-1", **HX
+    )
+    assert response["HX-Refresh"] == "true"
+    assert "no-store" in response["Cache-Control"]
+    assert len(api.calls) == 0
+
+
 def test_outsiders_see_their_own_teams_list_only(team, outsider_user, api, clock) -> None:
     api.get(f"{API}/servers/", json=page([]))
     client_for(outsider_user).get(poll_url((1, "web-1")), **HX)

@@ -104,7 +104,7 @@ def test_action_on_the_detail_card_answers_the_card(team, operator_user, api, ac
     assert response.status_code == 200
     assert html.lstrip().startswith('<section id="server-card"')
     # The card's badge polls its own URL while the server is in transition.
-    assert 'hx-get="/servers/12/status/?within=card"' in html
+    assert f'hx-get="/servers/12/status/?within=card&amp;team={team.pk}"' in html
     assert f'data-status="{TRANSITIONAL[action]}"' in html
 
 

@@ -95,7 +95,7 @@ def test_in_transition_the_badge_keeps_polling(team, viewer_user, api) -> None:
     assert response.status_code == 200
     html = response.content.decode()
     assert html.startswith('<span class="badge badge-stopping" id="status-12"')
-    assert 'hx-get="/servers/12/status/?within=card"' in html
+    assert f'hx-get="/servers/12/status/?within=card&amp;team={team.pk}"' in html
     assert "HX-Retarget" not in response
 
 
@@ -250,3 +250,19 @@ def test_a_bogus_within_is_ignored(team, viewer_user, api) -> None:
     html = response.content.decode()
     assert "<b>" not in html
     assert "within=card" in html
+
+
+def test_a_page_of_another_team_reloads_instead_of_polling(team, other_team, viewer_user, api):
+    """The user switched team in another tab: this page's servers are not the team's."""
+    response = client_for(viewer_user).get(
+        f"/servers/12/status/?within=card&team={other_team.pk}", **HX
+    )
+    assert response["HX-Refresh"] == "true"
+    assert len(api.calls) == 0
+
+
+def test_polling_answers_are_never_cached(team, viewer_user, api) -> None:
+    api.get(f"{API}/servers/12/", json=server_json(12, status="starting"))
+    response = client_for(viewer_user).get("/servers/12/status/?within=card", **HX)
+    assert "no-store" in response["Cache-Control"]
+    assert "HX-Request" in response["Vary"]

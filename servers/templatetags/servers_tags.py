@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from django import template
 from django.urls import reverse
@@ -27,8 +28,13 @@ _CSS_SAFE = re.compile(r"[^a-z0-9-]")
 WITHIN = ("card", "row")
 
 
-@register.simple_tag
-def status_badge(server: Any, poll: bool | str = False) -> SafeString:
+@register.simple_tag(takes_context=True)
+def status_badge(context: template.Context, server: Any, poll: bool | str = False) -> SafeString:
+    """`{% status_badge server %}`, or `{% status_badge server poll="card" %}`."""
+    return badge_html(server, poll=poll, team=context.get("team"))
+
+
+def badge_html(server: Any, *, poll: bool | str = False, team: Any = None) -> SafeString:
     """`<span class="badge badge-STATUS" data-status="RAW">Label</span>`.
 
     The only element that carries data-status, with the status exactly as the API sent
@@ -56,17 +62,20 @@ def status_badge(server: Any, poll: bool | str = False) -> SafeString:
             getattr(server, "name", "") or "",
             text,
         )
-    within = poll if poll in WITHIN else "card"
-    url = reverse("servers:status", args=[server.id])
+    query = {"within": poll if poll in WITHIN else "card"}
+    if team is not None:
+        # A tab left on another team after a switch elsewhere reloads instead of asking
+        # the new team about this one's server.
+        query["team"] = team.pk
+    url = f"{reverse('servers:status', args=[server.id])}?{urlencode(query)}"
     return format_html(
         '<span class="badge badge-{}" id="status-{}" data-status="{}" data-transition'
-        ' data-poll hx-get="{}?within={}" hx-trigger="panel:poll" hx-swap="outerHTML">'
+        ' data-poll hx-get="{}" hx-trigger="panel:poll" hx-swap="outerHTML">'
         "{}</span>",
         css,
         server.id,
         raw,
         url,
-        within,
         text,
     )
 
