@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pickle
+import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import responses
 from django.core.cache import cache as django_cache
+from django.test import override_settings
 from django.utils import timezone
 
 from panel.models import Team, TeamToken
@@ -212,3 +216,53 @@ def test_entries_survive_pickling_as_redis_stores_them(team, api, clock) -> None
     error = pickle.loads(pickle.dumps(vpsorg.RateLimited("slow down", retry_after=30)))
     assert isinstance(error, vpsorg.RateLimited)
     assert (error.status, error.retry_after, error.message) == (429, 30, "slow down")
+
+
+# --- with redis: what every worker and instance shares -----------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_caches() -> Iterator[dict[str, Any]]:
+    redis = pytest.importorskip("redis")
+    raw = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
+    try:
+        raw.ping()
+    except redis.RedisError:
+        pytest.skip(f"redis is not reachable at {REDIS_URL}")
+    prefix = f"test-servers-cache-{uuid.uuid4().hex}"
+    yield {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    keys = list(raw.scan_iter(f"{prefix}:*"))
+    if keys:
+        raw.delete(*keys)
+    raw.close()
+
+
+def test_with_redis_two_instances_share_entries_and_invalidation(
+    team, api, clock, redis_caches, monkeypatch
+) -> None:
+    from django.core.cache.backends.redis import RedisCache
+
+    api.get(f"{API}/servers/", json=page([server_json(1, status="rebooting")]))
+    api.get(f"{API}/servers/1/", json=server_json(1, resource_usage={"cpu_percent": 1.5}))
+    with override_settings(CACHES=redis_caches):
+        first = cache.list_servers(team)
+        detail = cache.get_server(team, "1")
+        proxy = cache.cache
+        # Another instance: its own connection, the same redis.
+        config = redis_caches["default"]
+        monkeypatch.setattr(cache, "cache", RedisCache(config["LOCATION"], config))
+        assert cache.list_servers(team) == first
+        assert cache.get_server(team, "1") == detail
+        assert len(api.calls) == 2
+        cache.invalidate(team)  # by the other instance...
+        monkeypatch.setattr(cache, "cache", proxy)
+        cache.list_servers(team)  # ...seen by the first
+        assert len(api.calls) == 3
