@@ -8,7 +8,9 @@ from http import cookiejar
 import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from panel.crypto import InvalidToken
 from panel.models import Team
 from servers import client as vpsorg
 
@@ -18,6 +20,13 @@ class NoToken(vpsorg.VPSOrgError):
 
     def __init__(self) -> None:
         super().__init__("No API token stored", status=None)
+
+
+class TokenUnreadable(vpsorg.VPSOrgError):
+    """A token is stored but cannot be decrypted: TOKEN_ENCRYPTION_KEYS lost its key."""
+
+    def __init__(self) -> None:
+        super().__init__("The stored API token cannot be decrypted", status=None)
 
 
 class _NoCookies(cookiejar.DefaultCookiePolicy):
@@ -47,8 +56,12 @@ def client_for(team: Team) -> vpsorg.VPSOrgClient:
         stored = team.api_token
     except Team.api_token.RelatedObjectDoesNotExist:
         raise NoToken from None
+    try:
+        token = stored.get_token()
+    except InvalidToken:
+        raise TokenUnreadable from None
     return vpsorg.VPSOrgClient(
-        stored.get_token(),
+        token,
         base_url=settings.VPSORG_API_URL,
         timeout=settings.VPSORG_TIMEOUT,
         session=_session(),
@@ -57,6 +70,11 @@ def client_for(team: Team) -> vpsorg.VPSOrgClient:
 
 def error_message(error: vpsorg.VPSOrgError) -> str:
     """What the user reads when VPS.org did not do what was asked."""
+    if isinstance(error, TokenUnreadable):
+        return _(
+            "The team's API token cannot be decrypted (the encryption keys changed). "
+            "An admin must store it again."
+        )
     if isinstance(error, NoToken):
         return _("This team has no VPS.org API token yet.")
     if isinstance(error, vpsorg.Unauthorized):
@@ -69,12 +87,15 @@ def error_message(error: vpsorg.VPSOrgError) -> str:
         return _("VPS.org has no such server (it may have been deleted).")
     if isinstance(error, vpsorg.RateLimited):
         if error.retry_after:
-            return _(
-                "VPS.org is receiving too many requests. Try again in %(seconds)d seconds."
-            ) % {"seconds": max(1, round(error.retry_after))}
+            seconds = max(1, round(error.retry_after))
+            return ngettext(
+                "VPS.org is receiving too many requests. Try again in %(seconds)d second.",
+                "VPS.org is receiving too many requests. Try again in %(seconds)d seconds.",
+                seconds,
+            ) % {"seconds": seconds}
         return _("VPS.org is receiving too many requests. Try again in a moment.")
     if isinstance(error, vpsorg.Unavailable):
-        return _("VPS.org did not answer in time. Try again in a moment.")
+        return _("VPS.org could not be reached or did not answer in time. Try again in a moment.")
     if isinstance(error, vpsorg.ServerError):
         return _("VPS.org had an internal error (HTTP %(status)s). Try again in a moment.") % {
             "status": error.status
