@@ -439,6 +439,22 @@ def test_polling_gives_up_after_a_bound_with_a_hint(
     page.screenshot(path="/tmp/e2e-power-gave-up.png")
 
 
+def test_a_session_that_ended_stops_polling_without_swapping_the_login_page_in(
+    page: Any, live_server: Any, sandbox: Any, team: Team
+) -> None:
+    member(team, "olga")
+    sandbox.state.force_status(int(server_id(sandbox, "mail-server-01")), "maintenance")
+    log_in(page, live_server, "olga", PASSWORD)
+    mark_page(page)
+    page.context.clear_cookies()  # logged out, e.g. elsewhere or by expiry
+    expect(page.locator("#poll-hint")).to_be_visible(timeout=8000)
+    expect(page.locator("input[name=password]")).to_have_count(0)
+    expect(row(page, "mail-server-01").locator("[data-status]")).to_have_attribute(
+        "data-status", "maintenance"
+    )
+    assert_not_reloaded(page)
+
+
 def test_errors_back_off_and_a_rejected_token_shows_one_banner(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
