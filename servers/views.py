@@ -760,6 +760,8 @@ def server_rename(request: TeamHttpRequest, server_id: str) -> HttpResponse:
             )
             if isinstance(exc, vpsorg.InvalidRequest):
                 apply_api_errors(form, exc)
+            elif isinstance(exc, vpsorg.NotFound) and not request.htmx:
+                return not_found(request, server_id)
             else:
                 failure = exc
         else:
@@ -815,9 +817,7 @@ def server_delete(request: TeamHttpRequest, server_id: str) -> HttpResponse:
         # Fetched on POST too: the typed name is checked against the real, current one.
         server = client.get_server(server_id)
     except vpsorg.NotFound:
-        if request.method == "POST":
-            messages.info(request, _("That server no longer exists; there was nothing to delete."))
-            return redirect("servers:list")
+        # Gone, or another team's: the same 404 either way, and nothing is sent.
         return not_found(request, server_id)
     except vpsorg.VPSOrgError as exc:
         failure = exc

@@ -84,7 +84,7 @@ def test_already_gone_says_so_on_the_list(api, manager_user) -> None:
 def test_gone_before_the_confirmation_was_read(api, manager_user) -> None:
     api.get(URL, status=404, json={"detail": "Not found."})
     response = client_for(manager_user).post("/servers/12345/delete/", {"name": "web-server-01"})
-    assert response.status_code == 302 and response["Location"] == "/servers/"
+    assert response.status_code == 404
     assert deletes(api) == []
     assert client_for(manager_user).get("/servers/12345/delete/").status_code == 404
 
@@ -135,5 +135,5 @@ def test_another_teams_server_cannot_be_deleted(api, outsider_user) -> None:
     # The outsider's token belongs to another account: VPS.org answers 404.
     api.get(URL, status=404, json={"detail": "Not found."})
     response = client_for(outsider_user).post("/servers/12345/delete/", {"name": "web-server-01"})
-    assert response.status_code == 302
+    assert response.status_code == 404
     assert deletes(api) == []
