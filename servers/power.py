@@ -49,7 +49,7 @@ from servers import client as vpsorg
 from servers import status as status_rules
 from servers.api import NoToken, client_for, error_message
 from servers.templatetags.servers_tags import WITHIN, badge_html
-from servers.views import card_context, row_context
+from servers.views import card_context, not_found, row_context
 
 AUDIT_ACTIONS = {
     "start": audit.Action.SERVER_START,
@@ -259,6 +259,9 @@ def power(request: TeamHttpRequest, server_id: str, action: str) -> HttpResponse
         level, text = "error", _failed_text(action, shown_name, error_message(error))
 
     if not request.htmx:
+        if gone:
+            # Deleted, or another team's server: the same 404 either way.
+            return not_found(request, server_id)
         messages.add_message(request, messages.SUCCESS if error is None else messages.ERROR, text)
         return redirect(_back(request, server_id))
 
