@@ -35,6 +35,15 @@ def team(db: Any) -> Team:
     return team
 
 
+@pytest.fixture
+def sandbox_5s(settings: Any) -> Iterator[Any]:
+    """Transitions long enough for several polls, and for a page to load before they
+    settle even on a busy machine."""
+    with start_sandbox(tokens=(SANDBOX_TOKEN,), transition_seconds=5) as running:
+        settings.VPSORG_API_URL = running.api_url
+        yield running
+
+
 def member(team: Team, username: str, role: Role = Role.OPERATOR) -> User:
     user = User.objects.create_user(username, password=PASSWORD)
     Membership.objects.create(team=team, user=user, role=role)
@@ -206,12 +215,12 @@ def test_a_viewer_sees_no_buttons(page: Any, live_server: Any, sandbox: Any, tea
 
 
 def test_several_rows_settle_with_one_poll_per_interval(
-    page: Any, live_server: Any, sandbox: Any, team: Team
+    page: Any, live_server: Any, sandbox_5s: Any, team: Team
 ) -> None:
     member(team, "olga")
     names = ("web-server-01", "db-server-01", "api-server-01")
     for name in names:
-        api_call(sandbox, "POST", f"servers/{server_id(sandbox, name)}/reboot")
+        api_call(sandbox_5s, "POST", f"servers/{server_id(sandbox_5s, name)}/reboot")
     requests_seen: list[str] = []
     page.on("request", lambda r: requests_seen.append(r.url))
     log_in(page, live_server, "olga", PASSWORD)
@@ -282,14 +291,14 @@ def test_three_viewers_of_three_servers_in_transition_for_10_s(
 
 
 def test_a_server_deleted_elsewhere_leaves_the_list_with_a_note(
-    page: Any, live_server: Any, sandbox: Any, team: Team
+    page: Any, live_server: Any, sandbox_5s: Any, team: Team
 ) -> None:
     member(team, "olga")
-    sid = server_id(sandbox, "worker-01")
-    api_call(sandbox, "POST", f"servers/{sid}/reboot")
+    sid = server_id(sandbox_5s, "worker-01")
+    api_call(sandbox_5s, "POST", f"servers/{sid}/reboot")
     log_in(page, live_server, "olga", PASSWORD)
     expect(row(page, "worker-01")).to_be_visible()
-    api_call(sandbox, "DELETE", f"servers/{sid}")
+    api_call(sandbox_5s, "DELETE", f"servers/{sid}")
     expect(row(page, "worker-01")).to_have_count(0, timeout=SETTLE)
     expect(page.locator("#messages")).to_contain_text("worker-01 no longer exists")
 
@@ -321,14 +330,6 @@ def test_reboot_on_the_detail_page_refreshes_the_card(
     assert errors == []
 
 
-@pytest.fixture
-def sandbox_5s(settings: Any) -> Iterator[Any]:
-    """Transitions long enough for several polls before they settle."""
-    with start_sandbox(tokens=(SANDBOX_TOKEN,), transition_seconds=5) as running:
-        settings.VPSORG_API_URL = running.api_url
-        yield running
-
-
 def test_the_card_keeps_polling_through_a_longer_transition(
     page: Any, live_server: Any, sandbox_5s: Any, team: Team
 ) -> None:
@@ -352,7 +353,7 @@ def test_the_card_keeps_polling_through_a_longer_transition(
 
 
 def test_create_provisions_and_the_ip_appears(
-    page: Any, live_server: Any, sandbox: Any, team: Team
+    page: Any, live_server: Any, sandbox_5s: Any, team: Team
 ) -> None:
     member(team, "mia", Role.MANAGER)
     log_in(page, live_server, "mia", PASSWORD)
