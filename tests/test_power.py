@@ -58,18 +58,27 @@ def upstream_posts(api: responses.RequestsMock) -> int:
     return sum(1 for call in api.calls if call.request.method == "POST")
 
 
-# --- each action x each state, as an operator, with htmx on a list row ---------------------
+# --- each action x each state x each role, with htmx on a list row ------------------------
+
+ROLES = ("viewer_user", "operator_user", "manager_user", "admin_user")
 
 
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("state", STATES)
 @pytest.mark.parametrize("action", ACTIONS)
-def test_action_in_each_state_answers_the_fresh_row_and_a_toast(
-    team, operator_user, api, action: str, state: str
+def test_action_in_each_state_for_each_role(
+    request, team, api, action: str, state: str, role: str
 ) -> None:
+    user = request.getfixturevalue(role)
     accepted = mock_action(api, action, state)
 
-    response = client_for(operator_user).post(f"/servers/12/{action}/", **HX_ROW)
+    response = client_for(user).post(f"/servers/12/{action}/", **HX_ROW)
 
+    if role == "viewer_user":
+        assert response.status_code == 403
+        assert len(api.calls) == 0
+        assert not AuditEntry.objects.exists()
+        return
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<tr id="server-12"')
