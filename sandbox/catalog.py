@@ -306,6 +306,24 @@ SEED_SERVERS: tuple[dict[str, Any], ...] = (
         "2025-04-08T17:25:00Z",
         hostname="ci01.example.com",
     ),
+    # More than one default page (20): a client that ignores `next` visibly misses servers.
+    *(
+        _seed(name, status, location, plan, os_id, created, created, hostname=f"{name}.example.com")
+        for name, status, location, plan, os_id, created in (
+            ("frontend-01", "active", "us-west", 1, 5, "2025-04-12T10:00:00Z"),
+            ("frontend-02", "active", "eu-central", 1, 5, "2025-04-12T10:20:00Z"),
+            ("search-01", "active", "us-east", 4, 3, "2025-04-20T14:00:00Z"),
+            ("queue-01", "active", "us-east", 3, 3, "2025-05-02T09:30:00Z"),
+            ("analytics-01", "active", "us-west", 2, 1, "2025-05-18T16:45:00Z"),
+            ("dns-01", "active", "us-west", 3, 2, "2025-06-01T08:00:00Z"),
+            ("dns-02", "active", "eu-central", 3, 2, "2025-06-01T08:05:00Z"),
+            ("git-01", "stopped", "us-east", 1, 6, "2025-06-22T12:10:00Z"),
+            ("files-01", "stopped", "eu-central", 3, 4, "2025-07-04T15:00:00Z"),
+            ("vpn-01", "stopped", "us-west", 3, 1, "2025-07-30T19:40:00Z"),
+            ("old-web-01", "suspended", "us-west", 5, 2, "2024-10-02T11:00:00Z"),
+            ("trial-box-01", "suspended", "eu-central", 3, 5, "2025-08-09T07:15:00Z"),
+        )
+    ),
 )
 
 FIRST_ACCOUNT_EXTRA_IDS: tuple[int, ...] = tuple(

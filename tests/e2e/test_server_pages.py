@@ -74,13 +74,13 @@ def test_filtering_updates_the_table_and_the_url_without_a_reload(
     from playwright.sync_api import expect
 
     log_in(page, live_server, "mona", PASSWORD)
-    expect(page.locator("#results tbody tr")).to_have_count(12)
+    expect(page.locator("#results tbody tr")).to_have_count(24)
     shot(page, "list")
     page.evaluate("window.__sameDocument = true")
 
     page.select_option("#filter-status", "stopped")
     page.wait_for_url(re.compile(r"/servers/\?status=stopped$"))
-    expect(page.locator("#results tbody tr")).to_have_count(3)
+    expect(page.locator("#results tbody tr")).to_have_count(6)
     assert set(statuses(page)) == {"stopped"}
 
     page.fill("#filter-q", "staging")
@@ -97,7 +97,7 @@ def test_filtering_updates_the_table_and_the_url_without_a_reload(
     # The filter form now carries the sort: a new search keeps it.
     page.fill("#filter-q", "")
     page.wait_for_url(re.compile(r"/servers/\?status=stopped&sort=-created$"))
-    expect(page.locator("#results tbody tr")).to_have_count(3)
+    expect(page.locator("#results tbody tr")).to_have_count(6)
 
     # Back goes to the previous state, table included.
     page.go_back()
@@ -106,13 +106,13 @@ def test_filtering_updates_the_table_and_the_url_without_a_reload(
 
     page.goto(f"{live_server.url}/servers/?location=eu-central")
     expect(page.locator("#filter-location")).to_have_value("eu-central")
-    expect(page.locator("#results tbody tr")).to_have_count(3)
+    expect(page.locator("#results tbody tr")).to_have_count(7)
     shot(page, "list-filtered")
 
     page.goto(f"{live_server.url}/servers/?q=no-such-server")
     expect(page.get_by_text("No server matches these filters.")).to_be_visible()
     page.locator("#results").get_by_role("link", name="Clear filters").click()
-    expect(page.locator("#results tbody tr")).to_have_count(12)
+    expect(page.locator("#results tbody tr")).to_have_count(24)
 
 
 def test_creating_a_server_lands_on_its_page_showing_provisioning(
@@ -219,7 +219,7 @@ def test_renaming_inline_and_deleting_by_typing_the_name(
     button.click()
     page.wait_for_url(f"{live_server.url}/servers/")
     expect(page.locator("#messages")).to_contain_text("Server staging-02 deleted.")
-    expect(page.locator("#results tbody tr")).to_have_count(11)
+    expect(page.locator("#results tbody tr")).to_have_count(23)
     expect(page.get_by_role("link", name="staging-02")).to_have_count(0)
 
     page.goto(detail_url)
