@@ -61,6 +61,8 @@ PLAN_FIELDS = {
 USAGE_FIELDS = {"cpu_percent", "memory_used", "disk_used", "bandwidth_used"}
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 GOOD_BODY = {"name": "new-box", "plan_id": 3, "os_id": 5, "location": "us-west"}
+SEED_COUNT = 24  # per account: more than one default page of 20
+WHOLE = {"page_size": 100}  # one page holding every server of these tests' accounts
 
 
 class Api:
@@ -88,6 +90,14 @@ class Api:
 
     def status(self, server_id: int) -> str:
         return self.get(f"/servers/{server_id}/").json()["status"]
+
+    def follow(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every result from this page on, following `next` as a client must."""
+        results = list(body["results"])
+        while body["next"] is not None:
+            body = self.session.get(body["next"], timeout=5).json()
+            results += body["results"]
+        return results
 
 
 @pytest.fixture
@@ -131,8 +141,9 @@ def test_missing_and_unknown_tokens_answer_401(sandbox: RunningSandbox) -> None:
 
 
 def test_each_token_is_its_own_account_with_globally_unique_ids(sandbox: RunningSandbox) -> None:
-    mine = Api(sandbox).get("/servers/").json()["results"]
-    theirs = Api(sandbox, OTHER).get("/servers/").json()["results"]
+    mine = Api(sandbox).get("/servers/", params=WHOLE).json()["results"]
+    theirs = Api(sandbox, OTHER).get("/servers/", params=WHOLE).json()["results"]
+    assert len(mine) == len(theirs) == SEED_COUNT
     assert [s["name"] for s in mine] == [s["name"] for s in theirs]  # the same seed shape
     assert not {s["id"] for s in mine} & {s["id"] for s in theirs}
     assert not {s["ip_address"] for s in mine} & {s["ip_address"] for s in theirs}
@@ -200,17 +211,19 @@ def test_list_items_have_exactly_the_documented_fields(api: Api) -> None:
     assert response.headers["Content-Type"] == "application/json"
     body = response.json()
     assert set(body) == {"count", "next", "previous", "results"}
-    assert body["count"] == len(body["results"]) >= 12
-    for item in body["results"]:
+    assert len(body["results"]) == 20 and body["next"] is not None  # the default page size
+    items = api.follow(body)
+    assert body["count"] == len(items) >= SEED_COUNT
+    for item in items:
         assert set(item) == LIST_FIELDS
         assert set(item["plan"]) == {"id", "name", "vcpus", "memory", "storage"}
         assert set(item["os"]) == {"id", "name"}
         assert isinstance(item["id"], int)
         assert TIMESTAMP.fullmatch(item["created_at"])
         assert TIMESTAMP.fullmatch(item["updated_at"])
-    ids = [item["id"] for item in body["results"]]
+    ids = [item["id"] for item in items]
     assert ids == sorted(ids)
-    statuses = [item["status"] for item in body["results"]]
+    statuses = [item["status"] for item in items]
     assert statuses.count("active") >= 4
     assert {"stopped", "suspended"} <= set(statuses)
 
@@ -338,7 +351,7 @@ def test_create_answers_201_with_the_documented_fields(api: Api, sandbox: Runnin
     assert server["os"] == {"id": 5, "name": "Ubuntu 22.04 LTS"}
     assert server["created_at"] == server["updated_at"]
     assert TIMESTAMP.fullmatch(server["created_at"])
-    listed = api.get("/servers/").json()["results"]
+    listed = api.get("/servers/", params=WHOLE).json()["results"]
     assert server["id"] in [s["id"] for s in listed]
     # Ids come from one counter shared by every account.
     theirs = Api(sandbox, OTHER).create()
@@ -558,7 +571,7 @@ def test_delete_answers_204_then_404(api: Api) -> None:
     assert response.content == b""
     assert api.get("/servers/12346/").status_code == 404
     assert api.request("DELETE", "/servers/12346/").status_code == 404
-    assert 12346 not in [s["id"] for s in api.get("/servers/").json()["results"]]
+    assert 12346 not in [s["id"] for s in api.get("/servers/", params=WHOLE).json()["results"]]
 
 
 def test_writes_are_allowed_in_any_state(api: Api, sandbox: RunningSandbox) -> None:
@@ -586,7 +599,9 @@ def test_provisioning_settles_to_active_with_addresses(api: Api) -> None:
     assert ipaddress.ip_address(detail["ipv6_address"]) in ipaddress.ip_network("2001:db8::/32")
     assert detail["resource_usage"]["memory_used"] > 0
     assert detail["updated_at"] >= created["updated_at"]
-    addresses = [s["ip_address"] for s in api.get("/servers/").json()["results"]]
+    listed = api.get("/servers/", params=WHOLE).json()
+    addresses = [s["ip_address"] for s in listed["results"]]
+    assert len(addresses) == listed["count"] == SEED_COUNT + 1
     assert len(addresses) == len(set(addresses))
 
 
@@ -732,7 +747,7 @@ def test_pages_carry_absolute_links_from_the_host_header(
     first = many.get("/servers/", params={"page_size": 10, "location": "us-east"}, headers=headers)
     assert first.status_code == 200
     page = first.json()
-    east = 13 + 5  # 13 created there, plus the seed's five
+    east = 13 + 8  # 13 created there, plus the seed's eight
     assert page["count"] == east
     assert len(page["results"]) == 10
     assert page["previous"] is None
@@ -742,11 +757,19 @@ def test_pages_carry_absolute_links_from_the_host_header(
     second = many.session.get(page["next"].replace("https://panel.example:9000", sandbox.url))
     assert second.status_code == 200
     body = second.json()
-    assert len(body["results"]) == east - 10
-    assert body["next"] is None
+    assert len(body["results"]) == 10
     # Built from this request's Host; the first page's link drops "page", as DRF's does.
     assert body["previous"] == f"{sandbox.url}/api/v1/servers/?location=us-east&page_size=10"
-    assert {s["location"] for s in page["results"] + body["results"]} == {"us-east"}
+    assert body["next"] == f"{sandbox.url}/api/v1/servers/?location=us-east&page=3&page_size=10"
+    third = many.session.get(body["next"]).json()
+    assert len(third["results"]) == east - 20
+    assert third["next"] is None
+    assert third["previous"] == (
+        f"{sandbox.url}/api/v1/servers/?location=us-east&page=2&page_size=10"
+    )
+    listed = page["results"] + body["results"] + third["results"]
+    assert {s["location"] for s in listed} == {"us-east"}
+    assert len({s["id"] for s in listed}) == east
 
 
 def test_page_size_defaults_to_20_and_clamps_to_100(many: Api) -> None:
@@ -769,7 +792,8 @@ def test_page_size_defaults_to_20_and_clamps_to_100(many: Api) -> None:
 
 
 def test_invalid_pages_answer_404(many: Api) -> None:
-    for page in ("0", "3", "-1", "abc", "1.5"):
+    assert many.get("/servers/", params={"page": 3}).status_code == 200  # the last of 49 / 20
+    for page in ("0", "4", "-1", "abc", "1.5"):
         response = many.get("/servers/", params={"page": page})
         assert response.status_code == 404, page
         assert response.json() == {"detail": "Invalid page."}
@@ -789,7 +813,7 @@ def test_filters_combine(api: Api) -> None:
     assert all(s["status"] == "stopped" and s["location"] == "us-west" for s in both["results"])
     expected = [s["id"] for s in west if s["status"] == "stopped"]
     assert [s["id"] for s in both["results"]] == expected
-    assert api.get("/servers/", params={"status": "suspended"}).json()["count"] == 1
+    assert api.get("/servers/", params={"status": "suspended"}).json()["count"] == 3
 
 
 # -- plans ---------------------------------------------------------------------------
@@ -956,7 +980,9 @@ def test_requests_are_counted_per_endpoint(api: Api, sandbox: RunningSandbox) ->
 
 
 def test_forced_status_and_reset(api: Api, sandbox: RunningSandbox) -> None:
-    seeded = {t: Api(sandbox, t).get("/servers/").json() for t in (TOKEN, OTHER, READ)}
+    seeded = {
+        t: Api(sandbox, t).get("/servers/", params=WHOLE).json() for t in (TOKEN, OTHER, READ)
+    }
     forced = control(sandbox, "POST", "servers/12345/status", json={"status": "suspended"})
     assert forced["status"] == "suspended"
     assert api.status(12345) == "suspended"
@@ -973,7 +999,7 @@ def test_forced_status_and_reset(api: Api, sandbox: RunningSandbox) -> None:
     api.request("DELETE", "/servers/12346/")
     sandbox.state.set_credits(TOKEN, 0)
     control(sandbox, "POST", "reset")
-    assert {t: Api(sandbox, t).get("/servers/").json() for t in seeded} == seeded
+    assert {t: Api(sandbox, t).get("/servers/", params=WHOLE).json() for t in seeded} == seeded
     assert control(sandbox, "GET", "accounts")["results"][0]["credits"] == "100.00"
 
 
@@ -997,13 +1023,14 @@ def test_state_file_keeps_servers_across_a_restart(tmp_path: Path) -> None:
         created = api.create(name="kept", hostname="kept.example.com")
         api.request("PATCH", "/servers/12345/", json={"name": "renamed-01"})
         api.request("DELETE", "/servers/12346/")
-        before = api.get("/servers/").json()
+        before = api.get("/servers/", params=WHOLE).json()
+        assert before["count"] == len(before["results"]) == SEED_COUNT  # one created, one deleted
         credits = control(first, "GET", "accounts")["results"][0]["credits"]
     assert TOKEN not in state_file.read_text()
     assert not [p for p in state_file.parent.iterdir() if p != state_file]  # no temp files left
     with start_sandbox(tokens=(TOKEN,), transition_seconds=0, state_file=state_file) as second:
         api = Api(second)
-        after = api.get("/servers/").json()
+        after = api.get("/servers/", params=WHOLE).json()
         assert after == before
         assert api.get(f"/servers/{created['id']}/").json()["status"] == "active"
         assert control(second, "GET", "accounts")["results"][0]["credits"] == credits

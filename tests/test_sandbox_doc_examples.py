@@ -40,7 +40,14 @@ def test_list_servers(host: str) -> None:
 
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == len(body["results"])
+    # The example reads one page: the default 20 of the sandbox's 24, and `next` leads on.
+    assert body["count"] == 24
+    assert len(body["results"]) == 20
+    assert body["previous"] is None
+    assert body["next"] == f"{url}?page=2"
+    rest = requests.get(body["next"], headers=headers, timeout=5).json()
+    assert rest["next"] is None
+    assert len(body["results"]) + len(rest["results"]) == body["count"]
     assert body["results"][:2] == [
         {
             "id": 12345,
