@@ -82,6 +82,9 @@ def main() -> int:
     children: list[subprocess.Popen[bytes]] = []
     # Ctrl-C reaches only this process (the children have their own groups): stop them here.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(0))
+    # Even when started with SIGINT ignored (a background job of a script), Ctrl-C must stop us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         sandbox = subprocess.Popen(
             [python, "-m", "sandbox", "--host", HOST, "--port", str(SANDBOX_PORT),
