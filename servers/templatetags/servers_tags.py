@@ -1,24 +1,34 @@
-"""The status badge and the power buttons, rendered in Python, every value escaped.
+"""The list's rows, the status badge and the power buttons, rendered in Python.
 
-Both appear once per row of a list that may hold 100 servers: a simple tag costs a
-function call, where a template include per row would cost a template render. For 100
-rows, badges and buttons together take about 2-4 ms.
+A list may hold 100 servers. A template pass per row (a partial with a dozen tags and
+variables) costs about half a millisecond, so a row is one f-string here instead, every
+value escaped, and what all rows of a render share (words, URLs, the CSRF field, the
+role) is built once per render: `RowKit`. `row_html()` is the one source of a row's
+markup: the list page renders all its rows with `{% server_rows servers %}`, and the
+`servers/list.html#row` partial (the htmx power actions and the list poller, through
+servers/power.py render_row) with `{% server_row server %}`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from html import escape as _html_escape
 from typing import Any
 from urllib.parse import urlencode
 
 from django import template
 from django.urls import reverse
-from django.utils.html import escape, format_html
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from panel.models import Role
 from servers import status as status_rules
+from servers.templatetags.server_format import ago_text, exact, iso, plan_specs_text, row_labels
 
 register = template.Library()
 
@@ -27,6 +37,27 @@ _CSS_SAFE = re.compile(r"[^a-z0-9-]")
 # Where a polling badge sits decides what replaces what once it settles.
 WITHIN = ("card", "row")
 
+# A stand-in id (letters, digits, hyphens, like real ids) that marks where each row's own
+# id goes in a URL reversed once per render.
+_ID_MARK = "0-server-id-0"
+
+
+def _esc(value: Any) -> str:
+    """Django's escape() without its lazy-string and SafeString wrapping (what it does
+    underneath: html.escape of str()), for the hot loop of a 100-row list."""
+    return _html_escape(str(value))
+
+
+# --- The status badge -------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _badge_texts(language: str | None) -> dict[str, str]:
+    """Each known status's label, escaped, and the word for a missing one, per language."""
+    texts = {status: _esc(status_rules.label(status)) for status in status_rules.LABELS}
+    texts[""] = _esc(_("Unknown"))
+    return texts
+
 
 @register.simple_tag(takes_context=True)
 def status_badge(context: template.Context, server: Any, poll: bool | str = False) -> SafeString:
@@ -34,7 +65,9 @@ def status_badge(context: template.Context, server: Any, poll: bool | str = Fals
     return badge_html(server, poll=poll, team=context.get("team"))
 
 
-def badge_html(server: Any, *, poll: bool | str = False, team: Any = None) -> SafeString:
+def badge_html(
+    server: Any, *, poll: bool | str = False, team: Any = None, language: str | None = None
+) -> SafeString:
     """`<span class="badge badge-STATUS" data-status="RAW">Label</span>`.
 
     The only element that carries data-status, with the status exactly as the API sent
@@ -45,49 +78,46 @@ def badge_html(server: Any, *, poll: bool | str = False, team: Any = None) -> Sa
     hidden). A settled badge carries neither, so polling stops there.
     """
     raw = getattr(server, "status", "") or ""
-    known = raw in status_rules.LABELS
-    css = _CSS_SAFE.sub("", raw.lower()) if known else "unknown"
-    text = status_rules.label(raw) if raw else _("Unknown")
+    texts = _badge_texts(language or get_language())
+    text = texts.get(raw)
+    if text is None:
+        # Unknown: shown as it came.
+        css, text = "unknown", _esc(raw)
+    else:
+        css = _CSS_SAFE.sub("", raw.lower()) if raw else "unknown"
+    raw_html = _esc(raw)
     if status_rules.is_settled(raw):
-        return format_html(
-            '<span class="badge badge-{}" data-status="{}">{}</span>', css, raw, text
-        )
-    if not poll:
+        html = f'<span class="badge badge-{css}" data-status="{raw_html}">{text}</span>'
+    elif not poll:
         # The name lets the poller word its note if the server is deleted meanwhile.
-        return format_html(
-            '<span class="badge badge-{}" data-status="{}" data-transition data-name="{}">'
-            "{}</span>",
-            css,
-            raw,
-            getattr(server, "name", "") or "",
-            text,
+        name = _esc(getattr(server, "name", "") or "")
+        html = (
+            f'<span class="badge badge-{css}" data-status="{raw_html}" data-transition'
+            f' data-name="{name}">{text}</span>'
         )
-    query = {"within": poll if poll in WITHIN else "card"}
-    if team is not None:
-        # A tab left on another team after a switch elsewhere reloads instead of asking
-        # the new team about this one's server.
-        query["team"] = team.pk
-    url = f"{reverse('servers:status', args=[server.id])}?{urlencode(query)}"
-    return format_html(
-        '<span class="badge badge-{}" id="status-{}" data-status="{}" data-transition'
-        ' data-poll hx-get="{}" hx-trigger="panel:poll" hx-swap="outerHTML">'
-        "{}</span>",
-        css,
-        server.id,
-        raw,
-        url,
-        text,
-    )
+    else:
+        query = {"within": poll if poll in WITHIN else "card"}
+        if team is not None:
+            # A tab left on another team after a switch elsewhere reloads instead of
+            # asking the new team about this one's server.
+            query["team"] = team.pk
+        url = _esc(f"{reverse('servers:status', args=[server.id])}?{urlencode(query)}")
+        html = (
+            f'<span class="badge badge-{css}" id="status-{_esc(server.id)}"'
+            f' data-status="{raw_html}" data-transition data-poll hx-get="{url}"'
+            f' hx-trigger="panel:poll" hx-swap="outerHTML">{text}</span>'
+        )
+    # Every dynamic part above went through _esc().
+    return mark_safe(html)  # noqa: S308
 
 
-# A stand-in id (letters, digits, hyphens, like real ids) that marks where each row's own
-# id goes in a URL reversed once per render.
-_ID_MARK = "0-server-id-0"
+# --- The power buttons ------------------------------------------------------------------
 
 
 def _power_texts() -> dict[str, dict[str, str]]:
-    """The buttons' words in the current language; %(name)s is the server's name."""
-    return {
+    """The buttons' words in the current language, escaped; %(name)s is the server's
+    (escaped) name."""
+    texts = {
         "start": {"label": _("Start"), "busy": _("Starting…"), "css": ""},
         "stop": {
             "label": _("Stop"),
@@ -108,38 +138,91 @@ def _power_texts() -> dict[str, dict[str, str]]:
             "detail": _("It will be unreachable for a moment while it restarts."),
         },
     }
+    # Escaping the template and then the name gives what escaping the whole would:
+    # %(name)s itself holds nothing to escape.
+    return {
+        action: {key: value if key == "css" else _esc(value) for key, value in words.items()}
+        for action, words in texts.items()
+    }
 
 
 def can_operate(membership: Any) -> bool:
     return membership is not None and membership.has_role(Role.OPERATOR)
 
 
-def _kit(context: template.Context, within: str) -> dict[str, Any]:
-    """What every row of one render shares (role, words, URLs, CSRF field), built once:
-    a list of 100 rows then costs string joins, not 300 reverse() and gettext calls."""
-    key = ("servers_tags.power_buttons", within)
-    kit = context.render_context.get(key)
-    if kit is not None:
-        return kit
-    csrf = str(context.get("csrf_token") or "")
-    kit = {
-        "allowed": can_operate(context.get("membership")),
-        "texts": _power_texts(),
-        "urls": {
-            action: escape(reverse("servers:power", args=[_ID_MARK, action]))
-            for action in ("start", "stop", "reboot")
-        },
-        "csrf": (
-            f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf)}">'
+@dataclass(frozen=True, slots=True)
+class PowerKit:
+    """What the buttons of every server of one render share."""
+
+    allowed: bool
+    texts: dict[str, dict[str, str]]
+    urls: dict[str, str]
+    csrf: str
+    target: str
+    size: str
+    group: str
+
+
+def power_kit(membership: Any, csrf_token: Any, within: str) -> PowerKit:
+    csrf = str(csrf_token or "")
+    allowed = can_operate(membership)
+    return PowerKit(
+        allowed=allowed,
+        texts=_power_texts() if allowed else {},
+        urls=(
+            {
+                action: _esc(reverse("servers:power", args=[_ID_MARK, action]))
+                for action in ("start", "stop", "reboot")
+            }
+            if allowed
+            else {}
+        ),
+        csrf=(
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{_esc(csrf)}">'
             if csrf and csrf != "NOTPROVIDED"
             else ""
         ),
-        "target": "#server-card" if within == "card" else "closest tr",
-        "size": "" if within == "card" else " small",
-        "group": _("Power actions for %(name)s"),
-    }
-    context.render_context[key] = kit
-    return kit
+        target="#server-card" if within == "card" else "closest tr",
+        size="" if within == "card" else " small",
+        group=_esc(_("Power actions for %(name)s")),
+    )
+
+
+def buttons_html(server: Any, kit: PowerKit) -> str:
+    """Start / Stop / Reboot forms for what the server's status and the user's role
+    allow; see power_buttons. Escaped HTML, as a plain str."""
+    if not kit.allowed:
+        return ""
+    actions = status_rules.allowed_actions(getattr(server, "status", ""))
+    if not actions:
+        return ""
+    server_id = _esc(server.id)
+    name_html = _esc(server.name or server.id)
+    values = {"name": name_html}
+    forms = []
+    for action in actions:
+        text = kit.texts[action]
+        url = kit.urls[action].replace(_ID_MARK, server_id)
+        confirm = ""
+        if "confirm" in text:
+            confirm = (
+                f' hx-confirm="{text["confirm"] % values}"'
+                f' data-confirm-title="{text["title"] % values}"'
+                f' data-confirm-detail="{text["detail"]}"'
+                f' data-confirm-button="{text["label"]}"'
+            )
+        forms.append(
+            f'<form method="post" action="{url}" class="power-form" hx-post="{url}"'
+            f' hx-target="{kit.target}" hx-swap="outerHTML"{confirm}>{kit.csrf}'
+            f'<button type="submit" class="button{kit.size}{text["css"]}"'
+            f' data-action="{action}" data-busy-label="{text["busy"]}">'
+            f'{text["label"]}<span class="visually-hidden"> {name_html}</span>'
+            "</button></form>"
+        )
+    return (
+        f'<div class="power-actions" role="group" aria-label="{kit.group % values}">'
+        f"{''.join(forms)}</div>"
+    )
 
 
 @register.simple_tag(takes_context=True)
@@ -152,38 +235,110 @@ def power_buttons(context: template.Context, server: Any, within: str = "row") -
     stay distinct for screen readers. Stop and Reboot carry hx-confirm naming the
     server; static/js/panel.js shows it as a dialog.
     """
-    kit = _kit(context, within)
-    if not kit["allowed"]:
-        return mark_safe("")
-    actions = status_rules.allowed_actions(getattr(server, "status", ""))
-    if not actions:
-        return mark_safe("")
-    name = server.name or str(server.id)
-    values = {"name": name}
-    name_html = escape(name)
-    server_id = escape(str(server.id))
-    forms = []
-    for action in actions:
-        text = kit["texts"][action]
-        url = kit["urls"][action].replace(_ID_MARK, server_id)
-        confirm = ""
-        if "confirm" in text:
-            confirm = (
-                f' hx-confirm="{escape(text["confirm"] % values)}"'
-                f' data-confirm-title="{escape(text["title"] % values)}"'
-                f' data-confirm-detail="{escape(text["detail"])}"'
-                f' data-confirm-button="{escape(text["label"])}"'
-            )
-        forms.append(
-            f'<form method="post" action="{url}" class="power-form" hx-post="{url}"'
-            f' hx-target="{kit["target"]}" hx-swap="outerHTML"{confirm}>{kit["csrf"]}'
-            f'<button type="submit" class="button{kit["size"]}{text["css"]}"'
-            f' data-action="{action}" data-busy-label="{escape(text["busy"])}">'
-            f'{escape(text["label"])}<span class="visually-hidden"> {name_html}</span>'
-            "</button></form>"
-        )
-    group = escape(kit["group"] % values)
-    # Every dynamic part above went through escape().
-    return mark_safe(  # noqa: S308
-        f'<div class="power-actions" role="group" aria-label="{group}">{"".join(forms)}</div>'
+    kit = power_kit(context.get("membership"), context.get("csrf_token"), within)
+    # Every dynamic part went through _esc().
+    return mark_safe(buttons_html(server, kit))  # noqa: S308
+
+
+# --- The list's rows --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RowKit:
+    """What every row of one render shares, built once per render (or per request)."""
+
+    language: str | None
+    labels: dict[str, str]
+    servers_url: str
+    power: PowerKit
+    now: datetime
+
+
+def row_kit(context: template.Context) -> RowKit:
+    """The kit for the rows of this render. A request that renders several single rows
+    (the list poller) builds it once: it is kept on the request."""
+    language = get_language()
+    membership = context.get("membership")
+    csrf_token = str(context.get("csrf_token") or "")
+    request = context.get("request")
+    key = (language, id(membership), getattr(membership, "role", None), csrf_token)
+    kits = getattr(request, "_server_row_kits", None) if request is not None else None
+    if kits is not None and key in kits:
+        return kits[key]
+    kit = RowKit(
+        language=language,
+        labels={key: _esc(text) for key, text in row_labels(language).items()},
+        servers_url=_esc(reverse("servers:list")),
+        power=power_kit(membership, csrf_token, "row"),
+        now=timezone.now(),
     )
+    if request is not None:
+        if kits is None:
+            kits = {}
+            request._server_row_kits = kits
+        kits[key] = kit
+    return kit
+
+
+def _created_html(value: datetime | None, kit: RowKit) -> str:
+    if value is None:
+        return "—"
+    return (
+        f'<time datetime="{_esc(iso(value))}" title="{_esc(exact(value))}">'
+        f"{_esc(ago_text(value, kit.now, kit.language))}</time>"
+    )
+
+
+def row_html(server: Any, kit: RowKit, *, oob: bool = False) -> str:
+    """One `<tr>` of the list: name, hostname, status badge, IPv4, location, plan, OS,
+    created (relative, exact on hover) and the power buttons. Escaped HTML, as a str."""
+    labels = kit.labels
+    server_id = _esc(server.id)
+    if server.ip_address:
+        ip = f'<span class="mono">{_esc(server.ip_address)}</span>'
+    else:
+        ip = f'<span class="muted">{labels["no_ip"]}</span>'
+    plan = server.plan
+    if plan is not None:
+        plan_html = (
+            f"{_esc(plan.name or '—')}"
+            f'<span class="plan-specs">{_esc(plan_specs_text(plan, kit.language))}</span>'
+        )
+    else:
+        plan_html = "—"
+    os_name = (server.os.name if server.os is not None else "") or "—"
+    oob_attr = ' hx-swap-oob="true"' if oob else ""
+    return (
+        f'<tr id="server-{server_id}" data-server-id="{server_id}"{oob_attr}>\n'
+        f'  <th scope="row" class="cell-name"><a href="{kit.servers_url}{server_id}/">'
+        f"{_esc(server.name or server.id)}</a></th>"
+        f'<td data-label="{labels["hostname"]}">{_esc(server.hostname or "—")}</td>\n'
+        f'  <td data-label="{labels["status"]}" class="cell-status">'
+        f"{badge_html(server, language=kit.language)}</td>\n"
+        f'  <td data-label="{labels["ipv4"]}" class="cell-nowrap">{ip}</td>'
+        f'<td data-label="{labels["location"]}" class="cell-nowrap">'
+        f"{_esc(server.location or '—')}</td>"
+        f'<td data-label="{labels["plan"]}">{plan_html}</td>'
+        f'<td data-label="{labels["os"]}">{_esc(os_name)}</td>'
+        f'<td data-label="{labels["created"]}" class="cell-nowrap">'
+        f"{_created_html(server.created_at, kit)}</td>\n"
+        f'  <td class="actions">{buttons_html(server, kit.power)}</td>\n'
+        "</tr>"
+    )
+
+
+@register.simple_tag(takes_context=True)
+def server_row(context: template.Context, server: Any) -> SafeString:
+    """`{% server_row server %}`: one row; `oob` in the context marks it for an
+    out-of-band swap."""
+    # Every dynamic part went through _esc().
+    return mark_safe(row_html(server, row_kit(context), oob=bool(context.get("oob"))))  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def server_rows(context: template.Context, servers: Any) -> SafeString:
+    """`{% server_rows servers %}`: every row of the list in one tag."""
+    kit = row_kit(context)
+    html = "".join(f"\n{row_html(server, kit)}\n" for server in servers)
+    # Every dynamic part went through _esc().
+    return mark_safe(html)  # noqa: S308
