@@ -10,6 +10,8 @@ import logging
 from collections.abc import Iterable
 
 from django.core.cache import cache
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from panel.models import Team
 from servers import client as vpsorg
@@ -69,14 +71,33 @@ def locations(
     return sorted(found)
 
 
+# The OS ids known to be in the catalog, so that a list whose servers run only those
+# costs no query: the same few ids come back on every page. Dropped when an entry is
+# deleted (below), so a deleted OS seen again is learned again.
+KNOWN_OS_KEY = "servers:os-catalog:known"
+KNOWN_OS_TTL = 300
+
+
 def learn_operating_systems(servers: Iterable[vpsorg.Server]) -> None:
-    """Add the OSes the API reports on servers to the catalog (one query)."""
+    """Add the OSes the API reports on servers to the catalog (at most one query)."""
     seen = [(str(s.os.id), s.os.name) for s in servers if s.os is not None and s.os.name]
+    ids = {api_id for api_id, _name in seen if api_id}
+    known = cache.get(KNOWN_OS_KEY)
+    if not ids or (isinstance(known, frozenset) and ids <= known):
+        return
     try:
         OperatingSystem.learn(seen)
     except Exception:
         # Learning is a bonus; a page must not fail because the catalog could not grow.
         logger.exception("Could not add operating systems to the catalog")
+        return
+    previous = known if isinstance(known, frozenset) else frozenset()
+    cache.set(KNOWN_OS_KEY, previous | ids, KNOWN_OS_TTL)
+
+
+@receiver(post_delete, sender=OperatingSystem)
+def _forget_known_operating_systems(**kwargs: object) -> None:
+    cache.delete(KNOWN_OS_KEY)
 
 
 def offered_operating_systems() -> list[OperatingSystem]:
