@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from html import escape as _html_escape
 from typing import Any
@@ -52,11 +52,15 @@ def _esc(value: Any) -> str:
 
 
 @lru_cache(maxsize=16)
-def _badge_texts(language: str | None) -> dict[str, str]:
-    """Each known status's label, escaped, and the word for a missing one, per language."""
-    texts = {status: _esc(status_rules.label(status)) for status in status_rules.LABELS}
-    texts[""] = _esc(_("Unknown"))
-    return texts
+def _badge_looks(language: str | None) -> dict[str, tuple[str, str]]:
+    """(CSS suffix, escaped label) of each known status, and of a missing one, per
+    language."""
+    looks = {
+        status: (_CSS_SAFE.sub("", status.lower()), _esc(status_rules.label(status)))
+        for status in status_rules.LABELS
+    }
+    looks[""] = ("unknown", _esc(_("Unknown")))
+    return looks
 
 
 @register.simple_tag(takes_context=True)
@@ -78,13 +82,8 @@ def badge_html(
     hidden). A settled badge carries neither, so polling stops there.
     """
     raw = getattr(server, "status", "") or ""
-    texts = _badge_texts(language or get_language())
-    text = texts.get(raw)
-    if text is None:
-        # Unknown: shown as it came.
-        css, text = "unknown", _esc(raw)
-    else:
-        css = _CSS_SAFE.sub("", raw.lower()) if raw else "unknown"
+    # Unknown: shown as it came.
+    css, text = _badge_looks(language or get_language()).get(raw) or ("unknown", _esc(raw))
     raw_html = _esc(raw)
     if status_rules.is_settled(raw):
         html = f'<span class="badge badge-{css}" data-status="{raw_html}">{text}</span>'
@@ -283,8 +282,15 @@ def row_kit(context: template.Context) -> RowKit:
 def _created_html(value: datetime | None, kit: RowKit) -> str:
     if value is None:
         return "—"
+    utc = value.astimezone(UTC)
+    if utc.year >= 1000:
+        # What iso() and exact() answer, from one isoformat() (strftime is the slow part).
+        machine = utc.isoformat(timespec="seconds")
+        human = f"{machine[:10]} {machine[11:16]} UTC"
+    else:
+        machine, human = iso(value), exact(value)
     return (
-        f'<time datetime="{_esc(iso(value))}" title="{_esc(exact(value))}">'
+        f'<time datetime="{_esc(machine)}" title="{_esc(human)}">'
         f"{_esc(ago_text(value, kit.now, kit.language))}</time>"
     )
 
