@@ -55,6 +55,11 @@ USER_AGENT = "vpsorg-panel/0.1"
 PAGE_SIZE = 100
 MAX_MESSAGE_LENGTH = 300
 
+# A list, all its pages together, gets this many read timeouts: the panel promises an
+# answer within about 3 x the timeout, and an API that is slow on every page of a long
+# list would otherwise cost one timeout per page.
+LIST_BUDGET = 2.0
+
 # Backoff before each GET retry; its length is the retry limit.
 RETRY_BACKOFF: tuple[float, ...] = (0.2, 0.5)
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -582,6 +587,7 @@ class VPSOrgClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         started: float | None = None,
+        timeout: tuple[float, float] | None = None,
     ) -> Any:
         method = method.upper()
         if not _TOKEN_RE.fullmatch(self._token):
@@ -605,7 +611,7 @@ class VPSOrgClient:
                     params=params,
                     json=json,
                     headers=self._headers,
-                    timeout=self.timeout,
+                    timeout=timeout or self.timeout,
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
@@ -770,13 +776,21 @@ class VPSOrgClient:
         page_params: dict[str, Any] | None = {**params, "page_size": PAGE_SIZE}
         items: list[Any] = []
         pages = 0
+        deadline = started + LIST_BUDGET * self.timeout[1]
         while url is not None:
             if pages >= self.max_pages:
                 # Showing a silently truncated list would be worse than an error.
                 raise UnexpectedResponse(
                     f"The VPS.org API list has more than {self.max_pages} pages.", status=None
                 )
-            body = self._send("GET", url, params=page_params, started=started)
+            timeout = None
+            if pages:
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    # A part of the list is no list: say it took too long instead.
+                    raise Unavailable("The VPS.org API did not answer in time.", status=None)
+                timeout = (min(self.timeout[0], remaining), min(self.timeout[1], remaining))
+            body = self._send("GET", url, params=page_params, started=started, timeout=timeout)
             pages += 1
             if isinstance(body, list):
                 items.extend(body)

@@ -1371,6 +1371,30 @@ def test_pagination_exactly_at_the_cap_is_fine(rsps: responses.RequestsMock) -> 
     assert len(c.list_servers()) == 1
 
 
+def test_pagination_slow_on_every_page_stops_within_two_timeouts(
+    rsps: responses.RequestsMock,
+) -> None:
+    # Each page answers just under the timeout: without a budget for the whole list,
+    # ten such pages would keep a panel request waiting ten timeouts.
+    now = [0.0]
+    c = VPSOrgClient(TOKEN, timeout=1)
+    c._clock = lambda: now[0]
+
+    def page(request: Any) -> tuple[int, dict[str, str], str]:
+        now[0] += 0.8
+        number = int(request.params.get("page", "1"))
+        body = {"next": f"{SERVERS}?page={number + 1}", "results": [_server(number)]}
+        return 200, {}, json.dumps(body)
+
+    rsps.add_callback(responses.GET, SERVERS, callback=page)
+    with pytest.raises(Unavailable):
+        c.list_servers()
+    # 0.8 + 0.8, then the third page may only take what is left of 2 x 1 s.
+    assert len(rsps.calls) == 3
+    assert rsps.calls[2].request.req_kwargs["timeout"] == pytest.approx((0.4, 0.4))
+    assert now[0] <= 2.0 + 0.8
+
+
 def test_bare_list_answer_is_tolerated(rsps: responses.RequestsMock, client: VPSOrgClient) -> None:
     rsps.get(f"{API}/plans/", json=[PLAN_EXAMPLE])
     rsps.get(SERVERS, json=[_server(1), _server(2)])
