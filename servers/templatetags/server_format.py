@@ -66,6 +66,8 @@ _UNITS = (
 @lru_cache(maxsize=1024)
 def _ago_text(language: str | None, unit: str, n: int) -> str:
     # Cached per language: a 100-row list would otherwise ask gettext 100 times.
+    if unit == "now":
+        return _("just now")
     if unit == "year":
         return ngettext("%(n)d year ago", "%(n)d years ago", n) % {"n": n}
     if unit == "month":
@@ -95,7 +97,7 @@ def ago_text(value: datetime, now: datetime, language: str | None) -> str:
         for size, unit in _UNITS:
             if seconds >= size:
                 return _ago_text(language, unit, int(seconds // size))
-    return _("just now")
+    return _ago_text(language, "now", 0)
 
 
 @register.filter
