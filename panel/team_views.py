@@ -526,12 +526,13 @@ def switch(request: AuthenticatedHttpRequest) -> HttpResponse:
         _("You now work in the team %(team)s (%(role)s).")
         % {"team": membership.team.name, "role": membership.get_role_display()},
     )
-    return redirect(_after_switch(request))
+    return redirect(_after_switch(request, membership))
 
 
-def _after_switch(request: HttpRequest) -> str:
+def _after_switch(request: HttpRequest, membership: Membership) -> str:
     """Back to the page the switch was made from, unless it shows one of the old team's
-    objects (a server id would be another team's, so 404): then to its section."""
+    objects (a server id would be another team's, so 404), or the role in the new team
+    does not open it (the token page, for a viewer): then to the servers list."""
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -539,9 +540,12 @@ def _after_switch(request: HttpRequest) -> str:
         return reverse("servers:list")
     path = target.split("?", 1)[0]
     team_pages = {
-        reverse("team:token"),
-        reverse("team:members"),
-        reverse("team:activity"),
-        reverse("servers:list"),
+        reverse("team:token"): Role.ADMIN,
+        reverse("team:members"): Role.VIEWER,
+        reverse("team:activity"): Role.VIEWER,
+        reverse("servers:list"): Role.VIEWER,
     }
-    return path if path in team_pages else reverse("servers:list")
+    minimum = team_pages.get(path)
+    if minimum is None or not membership.has_role(minimum):
+        return reverse("servers:list")
+    return path

@@ -73,3 +73,22 @@ def test_switching_is_post_only_and_needs_a_login(admin_user, team) -> None:
     assert Client().post("/team/switch/", {"team": team.pk}).status_code == 302
     bad = client_for(admin_user).post("/team/switch/", {"team": "abc"})
     assert bad["Location"] == "/servers/"
+
+
+def test_switching_from_the_token_page_into_a_team_one_does_not_administer(admin_user) -> None:
+    """The token page is for admins: landing on it as a viewer would greet the switch with a
+    403 page; the servers list is where the new team's work starts."""
+    beta = _second_team(admin_user, role=Role.VIEWER)
+    response = client_for(admin_user).post(
+        "/team/switch/", {"team": beta.pk, "next": "/team/token/"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/servers/"
+
+
+def test_switching_from_the_token_page_into_a_team_one_administers_stays(admin_user) -> None:
+    beta = _second_team(admin_user, role=Role.ADMIN)
+    response = client_for(admin_user).post(
+        "/team/switch/", {"team": beta.pk, "next": "/team/token/"}
+    )
+    assert response["Location"] == "/team/token/"
