@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from panel.audit import Action, record
@@ -443,6 +444,8 @@ def join(request: HtmxHttpRequest, key: str) -> HttpResponse:
 
 
 @require_GET
+# One URL, a fragment or the page: the browser's cache must keep them apart.
+@vary_on_headers("HX-Request")
 @team_required(Role.VIEWER)
 def activity(request: TeamHttpRequest) -> HttpResponse:
     team = request.membership.team
@@ -471,7 +474,9 @@ def activity(request: TeamHttpRequest) -> HttpResponse:
         "servers_url": reverse("servers:list"),
         "labels": Action.LABELS,
     }
-    template = "team/activity.html#results" if request.htmx else "team/activity.html"
+    # htmx's history restore (the back button; its cache is off) wants the whole page.
+    fragment = bool(request.htmx) and not request.htmx.history_restore_request
+    template = "team/activity.html#results" if fragment else "team/activity.html"
     return render(request, template, context)
 
 

@@ -3,6 +3,7 @@ server, paginated; only the current team's entries; read-only."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.utils import timezone
@@ -127,3 +128,50 @@ def test_anonymous_is_sent_to_log_in(db) -> None:
     from django.test import Client
 
     assert Client().get("/team/activity/")["Location"].startswith("/accounts/login/")
+
+
+def test_a_history_restore_answers_the_whole_page(admin_user, team) -> None:
+    """Back to a filtered URL htmx pushed: htmx asks for the page again (history cache off)
+    with HX-Request set; a fragment there would replace the whole body, header and
+    filters gone."""
+    _entry(team, admin_user, "server.start", 1, target_id="101")
+    response = client_for(admin_user).get(
+        "/team/activity/?action=server.start",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert "<html" in body
+    assert 'id="filter-action"' in body
+    assert _rows(response) == ["server.start"]
+
+
+def test_the_answer_varies_on_hx_request(admin_user, team) -> None:
+    """One URL answers a fragment or the page: without Vary the browser's cache may give
+    the fragment to a plain visit (the back button after filtering)."""
+    client = client_for(admin_user)
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.get("/team/activity/?member=x", **headers)
+        assert "HX-Request" in response.get("Vary", "")
+
+
+def test_filtered_results_carry_the_link_that_clears_the_filters(admin_user, team) -> None:
+    """The filters are applied by htmx, which swaps only the results: the way back to
+    everything must come with them."""
+    _entry(team, admin_user, "server.start", 1, target_id="101")
+    client = client_for(admin_user)
+    fragment = client.get("/team/activity/?action=server.start", HTTP_HX_REQUEST="true")
+    assert 'href="/team/activity/"' in fragment.content.decode()
+    unfiltered = client.get("/team/activity/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Clear filters" not in unfiltered
+
+
+def test_each_filter_keeps_its_label_above_it(admin_user, team) -> None:
+    """Label and select in one .field (as on the servers list), so they wrap together."""
+    body = client_for(admin_user).get("/team/activity/").content.decode()
+    for name in ("member", "action", "server"):
+        assert re.search(
+            rf'<div class="field">\s*<label for="filter-{name}">[^<]*</label>\s*'
+            rf'<select name="{name}" id="filter-{name}"',
+            body,
+        ), name
