@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from panel.audit import Action, record
 from panel.models import AuditEntry, Invitation, Membership, Team, TeamToken
 
 
@@ -55,6 +57,18 @@ class TeamTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    # Staff may remove a token here; the team's trail records it as the token page does.
+    def delete_model(self, request: HttpRequest, obj: TeamToken) -> None:
+        label, team = str(obj), obj.team
+        super().delete_model(request, obj)
+        record(team, request.user, Action.TOKEN_REMOVE, target_name=label)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TeamToken]) -> None:
+        removed = [(str(stored), stored.team) for stored in queryset.select_related("team")]
+        super().delete_queryset(request, queryset)
+        for label, team in removed:
+            record(team, request.user, Action.TOKEN_REMOVE, target_name=label)
 
 
 @admin.register(AuditEntry)

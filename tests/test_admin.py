@@ -83,3 +83,30 @@ def test_the_token_admin_shows_no_secret_and_allows_no_edit(staff, team) -> None
     assert bytes(stored.encrypted).decode() not in page
     assert "…" + TOKEN[-4:] in page
     assert client.get("/admin/panel/teamtoken/add/").status_code == 403
+
+
+def test_removing_a_token_in_the_admin_is_in_the_teams_activity(staff, team) -> None:
+    """Staff may delete a team's token in the admin; the team's trail must say so, as it
+    does when an admin of the team removes it on the token page."""
+    stored = team.api_token
+    response = client_for(staff).post(
+        f"/admin/panel/teamtoken/{stored.pk}/delete/", {"post": "yes"}
+    )
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(team=team, action=Action.TOKEN_REMOVE)
+    assert entry.username == "root"
+    assert entry.target_name == "…" + TOKEN[-4:]
+
+
+def test_removing_tokens_in_bulk_in_the_admin_is_recorded_per_team(staff, team, other_team) -> None:
+    from panel.models import TeamToken
+
+    ids = list(TeamToken.objects.values_list("pk", flat=True))
+    assert len(ids) == 2
+    client_for(staff).post(
+        "/admin/panel/teamtoken/",
+        {"action": "delete_selected", "_selected_action": ids, "post": "yes"},
+    )
+    assert not TeamToken.objects.exists()
+    for each in (team, other_team):
+        assert AuditEntry.objects.filter(team=each, action=Action.TOKEN_REMOVE).count() == 1
