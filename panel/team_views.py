@@ -320,9 +320,12 @@ def _send_invitation(request: HttpRequest, invitation: Invitation, link: str) ->
 
 
 @never_cache
-@require_POST
+@require_http_methods(["GET", "POST"])
 @team_required(Role.ADMIN)
 def invite(request: TeamHttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        # The address bar shows this URL after a refused invitation; Enter there lands here.
+        return redirect("team:members")
     team = request.membership.team
     form = InviteForm(request.POST)
     if form.is_valid():

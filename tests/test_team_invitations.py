@@ -243,3 +243,12 @@ def test_invitations_of_one_team_never_join_another(admin_user, team, other_team
     joiner = User.objects.create_user("joiner", "j@example.com", "x")
     client_for(joiner).post(link)
     assert list(Team.objects.filter(memberships__user=joiner)) == [team]
+
+
+def test_the_invite_url_opened_directly_leads_to_the_members(admin_user, team) -> None:
+    """A refused invitation is shown at /team/members/invite/; pressing Enter in the
+    address bar there must not give a blank 405 page."""
+    response = client_for(admin_user).get("/team/members/invite/")
+    assert response.status_code == 302
+    assert response["Location"] == "/team/members/"
+    assert not Invitation.objects.exists()
