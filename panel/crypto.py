@@ -1,7 +1,9 @@
 """Encryption of stored API tokens with Fernet.
 
 Keys come from TOKEN_ENCRYPTION_KEYS (the first encrypts, all decrypt). Without it a key
-is derived from SECRET_KEY, which `manage.py check --deploy` warns about.
+is derived from SECRET_KEY, which `manage.py check --deploy` warns about; with it, that
+derived key still decrypts (never encrypts), so tokens stored before the setting survive
+until `manage.py rotate_token_keys` re-encrypts them.
 """
 
 from __future__ import annotations
@@ -37,13 +39,16 @@ def _fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
     if not keys:
         return MultiFernet([Fernet(_derived_key())])
     try:
-        return MultiFernet([Fernet(k.encode()) for k in keys])
+        listed = [Fernet(k.encode()) for k in keys]
     except ValueError:
         raise ImproperlyConfigured(
             "TOKEN_ENCRYPTION_KEYS must be comma-separated Fernet keys "
             "(make one with: python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())')"
         ) from None
+    # Last, decrypt-only: tokens stored before TOKEN_ENCRYPTION_KEYS was set stay readable
+    # until rotate_token_keys moves them to the first key (as the deploy check advises).
+    return MultiFernet([*listed, Fernet(_derived_key())])
 
 
 def fernet() -> MultiFernet:

@@ -99,3 +99,21 @@ def test_check_deploy_warns_without_token_encryption_keys(settings) -> None:
 def test_the_warning_is_only_for_deploy_checks(settings) -> None:
     settings.TOKEN_ENCRYPTION_KEYS = []
     assert "panel.W001" not in {m.id for m in run_checks(tags=["security"])}
+
+
+def test_setting_keys_as_the_deploy_check_advises_keeps_the_stored_tokens(db, settings) -> None:
+    """The check says: set TOKEN_ENCRYPTION_KEYS, then run rotate_token_keys. The tokens
+    stored before were under the key derived from SECRET_KEY, which no listed key is: they
+    must stay readable, and the rotation must move them to the first key."""
+    settings.TOKEN_ENCRYPTION_KEYS = []
+    stored = TeamToken(team=Team.objects.create(name="Before"))
+    stored.set_token("token-from-before")
+    stored.save()
+    settings.TOKEN_ENCRYPTION_KEYS = [NEW_KEY]
+    stored.refresh_from_db()
+    assert stored.get_token() == "token-from-before"
+    call_command("rotate_token_keys", stdout=StringIO())
+    stored.refresh_from_db()
+    assert Fernet(NEW_KEY.encode()).decrypt(bytes(stored.encrypted)) == b"token-from-before"
+    # New tokens are encrypted with the listed key, never the derived one.
+    assert Fernet(NEW_KEY.encode()).decrypt(crypto.encrypt("new")) == b"new"
