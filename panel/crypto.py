@@ -1,9 +1,10 @@
 """Encryption of stored API tokens with Fernet.
 
 Keys come from TOKEN_ENCRYPTION_KEYS (the first encrypts, all decrypt). Without it a key
-is derived from SECRET_KEY, which `manage.py check --deploy` warns about; with it, that
-derived key still decrypts (never encrypts), so tokens stored before the setting survive
-until `manage.py rotate_token_keys` re-encrypts them.
+is derived from SECRET_KEY, which `manage.py check --deploy` warns about. Once the setting
+is made, the derived key opens nothing at run time; only `rotate()` (the
+`rotate_token_keys` command) still tries it, to move the tokens stored before the setting
+to the first key.
 """
 
 from __future__ import annotations
@@ -39,16 +40,13 @@ def _fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
     if not keys:
         return MultiFernet([Fernet(_derived_key())])
     try:
-        listed = [Fernet(k.encode()) for k in keys]
+        return MultiFernet([Fernet(k.encode()) for k in keys])
     except ValueError:
         raise ImproperlyConfigured(
             "TOKEN_ENCRYPTION_KEYS must be comma-separated Fernet keys "
             "(make one with: python -c 'from cryptography.fernet import Fernet; "
             "print(Fernet.generate_key().decode())')"
         ) from None
-    # Last, decrypt-only: tokens stored before TOKEN_ENCRYPTION_KEYS was set stay readable
-    # until rotate_token_keys moves them to the first key (as the deploy check advises).
-    return MultiFernet([*listed, Fernet(_derived_key())])
 
 
 def fernet() -> MultiFernet:
@@ -66,5 +64,16 @@ def decrypt(ciphertext: bytes) -> str:
     return fernet().decrypt(ciphertext).decode()
 
 
+@cache
+def _rotator(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
+    if not keys:
+        return _fernet(keys, secret_key)
+    _fernet(keys, secret_key)  # fails loudly on a bad key, as everywhere else
+    # Tried last, and only here: the tokens stored under the derived key before
+    # TOKEN_ENCRYPTION_KEYS was set (what the deploy check advises) are not lost.
+    return MultiFernet([*(Fernet(k.encode()) for k in keys), Fernet(_derived_key())])
+
+
 def rotate(ciphertext: bytes) -> bytes:
-    return fernet().rotate(ciphertext)
+    """Re-encrypt with the first key; whatever listed key, or the derived one, opens it."""
+    return _rotator(_keys(), settings.SECRET_KEY).rotate(ciphertext)

@@ -103,17 +103,25 @@ def test_the_warning_is_only_for_deploy_checks(settings) -> None:
 
 def test_setting_keys_as_the_deploy_check_advises_keeps_the_stored_tokens(db, settings) -> None:
     """The check says: set TOKEN_ENCRYPTION_KEYS, then run rotate_token_keys. The tokens
-    stored before were under the key derived from SECRET_KEY, which no listed key is: they
-    must stay readable, and the rotation must move them to the first key."""
+    stored before were under the key derived from SECRET_KEY, which no listed key is: the
+    rotation must still open them and move them to the first key."""
     settings.TOKEN_ENCRYPTION_KEYS = []
     stored = TeamToken(team=Team.objects.create(name="Before"))
     stored.set_token("token-from-before")
     stored.save()
     settings.TOKEN_ENCRYPTION_KEYS = [NEW_KEY]
-    stored.refresh_from_db()
-    assert stored.get_token() == "token-from-before"
     call_command("rotate_token_keys", stdout=StringIO())
     stored.refresh_from_db()
+    assert stored.get_token() == "token-from-before"
     assert Fernet(NEW_KEY.encode()).decrypt(bytes(stored.encrypted)) == b"token-from-before"
-    # New tokens are encrypted with the listed key, never the derived one.
+
+
+def test_once_keys_are_set_the_derived_key_opens_nothing_at_run_time(db, settings) -> None:
+    """Only the rotation tries the derived key: whoever learns SECRET_KEY cannot plant a
+    token of their own, and the panel encrypts with the listed key."""
+    settings.TOKEN_ENCRYPTION_KEYS = []
+    ciphertext = crypto.encrypt("derived")
+    settings.TOKEN_ENCRYPTION_KEYS = [NEW_KEY]
+    with pytest.raises(crypto.InvalidToken):
+        crypto.decrypt(ciphertext)
     assert Fernet(NEW_KEY.encode()).decrypt(crypto.encrypt("new")) == b"new"
