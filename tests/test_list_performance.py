@@ -136,3 +136,19 @@ def test_list_rows_and_single_rows_are_the_same_markup(api, operator_user) -> No
     assert len(listed) == len(servers)
     assert sorted(listed) == sorted(_rows("".join(singles)))
     assert "a &lt;b&gt; &amp; &quot;c&quot;" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["0-server-id-0 <x>", "nul\x00name\x00 & co"])
+def test_buttons_made_once_per_status_keep_each_rows_id_and_name(team, operator_user, name) -> None:
+    from servers.templatetags.servers_tags import buttons_html, power_kit
+
+    kit = power_kit(operator_user.memberships.get(), "tok", "row")
+    first = buttons_html(vpsorg.Server(id="7", name="first", status="active"), kit)
+    html = buttons_html(vpsorg.Server(id="abc-9", name=name, status="active"), kit)
+    assert 'action="/servers/7/stop/"' in first
+    assert 'action="/servers/abc-9/stop/"' in html and 'action="/servers/abc-9/reboot/"' in html
+    assert "/servers/7/" not in html and "first" not in html
+    escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert f'<span class="visually-hidden"> {escaped}</span>' in html
+    assert f'aria-label="Power actions for {escaped}"' in html

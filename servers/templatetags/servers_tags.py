@@ -12,7 +12,7 @@ servers/power.py render_row) with `{% server_row server %}`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from html import escape as _html_escape
@@ -63,6 +63,19 @@ def _badge_looks(language: str | None) -> dict[str, tuple[str, str]]:
     return looks
 
 
+@lru_cache(maxsize=16)
+def _settled_badges(language: str | None) -> dict[str, str]:
+    """A settled badge depends on its status alone: made once per language."""
+    looks = _badge_looks(language)
+    return {
+        status: (
+            f'<span class="badge badge-{looks[status][0]}" data-status="{_esc(status)}">'
+            f"{looks[status][1]}</span>"
+        )
+        for status in status_rules.SETTLED
+    }
+
+
 @register.simple_tag(takes_context=True)
 def status_badge(context: template.Context, server: Any, poll: bool | str = False) -> SafeString:
     """`{% status_badge server %}`, or `{% status_badge server poll="card" %}`."""
@@ -82,12 +95,13 @@ def badge_html(
     hidden). A settled badge carries neither, so polling stops there.
     """
     raw = getattr(server, "status", "") or ""
-    # Unknown: shown as it came.
-    css, text = _badge_looks(language or get_language()).get(raw) or ("unknown", _esc(raw))
-    raw_html = _esc(raw)
+    language = language or get_language()
     if status_rules.is_settled(raw):
-        html = f'<span class="badge badge-{css}" data-status="{raw_html}">{text}</span>'
-    elif not poll:
+        return mark_safe(_settled_badges(language)[raw])  # noqa: S308 - escaped there
+    # Unknown: shown as it came.
+    css, text = _badge_looks(language).get(raw) or ("unknown", _esc(raw))
+    raw_html = _esc(raw)
+    if not poll:
         # The name lets the poller word its note if the server is deleted meanwhile.
         name = _esc(getattr(server, "name", "") or "")
         html = (
@@ -160,6 +174,13 @@ class PowerKit:
     target: str
     size: str
     group: str
+    # The buttons of each set of actions, with marks where a row's id and name go.
+    shapes: dict[tuple[str, ...], str] = field(default_factory=dict)
+
+
+# Where a row's escaped name goes in a shape. escape() leaves a NUL as it is, so a
+# value holding one takes the long way instead (no real name or id does).
+_NAME_MARK = "\x00name\x00"
 
 
 def power_kit(membership: Any, csrf_token: Any, within: str) -> PowerKit:
@@ -197,6 +218,16 @@ def buttons_html(server: Any, kit: PowerKit) -> str:
         return ""
     server_id = _esc(server.id)
     name_html = _esc(server.name or server.id)
+    if "\x00" in server_id or "\x00" in name_html:
+        return _buttons(actions, kit, server_id, name_html)
+    shape = kit.shapes.get(actions)
+    if shape is None:
+        shape = kit.shapes[actions] = _buttons(actions, kit, _ID_MARK, _NAME_MARK)
+    # The id first: a name is text, never searched for the id's mark afterwards.
+    return shape.replace(_ID_MARK, server_id).replace(_NAME_MARK, name_html)
+
+
+def _buttons(actions: tuple[str, ...], kit: PowerKit, server_id: str, name_html: str) -> str:
     values = {"name": name_html}
     forms = []
     for action in actions:
@@ -289,8 +320,9 @@ def _created_html(value: datetime | None, kit: RowKit) -> str:
         human = f"{machine[:10]} {machine[11:16]} UTC"
     else:
         machine, human = iso(value), exact(value)
+    # Digits, dashes, colons, "T", "+" and "UTC": nothing to escape.
     return (
-        f'<time datetime="{_esc(machine)}" title="{_esc(human)}">'
+        f'<time datetime="{machine}" title="{human}">'
         f"{_esc(ago_text(value, kit.now, kit.language))}</time>"
     )
 
