@@ -20,7 +20,10 @@ from django.views.debug import SafeExceptionReporterFilter
 
 class PanelExceptionReporterFilter(SafeExceptionReporterFilter):
     hidden_settings = re.compile(
-        "API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|AUTHORIZATION|CREDENTIAL|FERNET",
+        # DATABASE_URL, CACHE_URL and EMAIL_URL carry passwords (runserver's report lists the
+        # environment among the request's META).
+        "API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|AUTHORIZATION|CREDENTIAL|FERNET"
+        "|DATABASE|CACHE_URL|EMAIL_URL|DSN",
         flags=re.IGNORECASE,
     )
 

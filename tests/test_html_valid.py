@@ -32,6 +32,7 @@ PAGES_AS_ADMIN = [
     f"/servers/{SID}/delete/",
     "/servers/ssh-keys/",
     "/servers/does-not-exist/",
+    "/no/such/page/",
     "/team/token/",
     "/team/members/",
     "/team/activity/",

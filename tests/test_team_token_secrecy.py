@@ -166,3 +166,12 @@ def test_the_admin_never_shows_the_token(admin, api) -> None:
 def test_fixture_token_is_not_in_the_members_page(admin_user) -> None:
     body = client_for(admin_user).get("/team/members/").content.decode()
     assert TOKEN not in body
+
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "CACHE_URL", "EMAIL_URL", "SENTRY_DSN"])
+def test_connection_urls_with_passwords_are_hidden_from_error_reports(name: str) -> None:
+    from panel.debug import PanelExceptionReporterFilter
+
+    reporter = PanelExceptionReporterFilter()
+    cleansed = reporter.cleanse_setting(name, "postgres://panel:s3cret@db.internal/panel")
+    assert "s3cret" not in str(cleansed)
