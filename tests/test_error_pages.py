@@ -27,3 +27,16 @@ def test_the_500_page_renders_without_any_context() -> None:
     body = render_to_string("500.html")
     assert "Something went wrong" in body
     assert "/static/css/panel.css" in body
+
+
+def test_opening_a_post_only_address_explains_itself(operator_user) -> None:
+    response = client_for(operator_user).get("/servers/12345/reboot/")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert "only takes a button or form" in response.content.decode()
+
+
+def test_htmx_keeps_the_bare_405(operator_user) -> None:
+    response = client_for(operator_user).get("/servers/12345/reboot/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 405
+    assert response.content == b""
