@@ -26,13 +26,17 @@ def current_membership(request: HttpRequest) -> Membership | None:
     cached = getattr(request, "_membership", False)
     if cached is not False:
         return cached
-    membership = (
+    # All of them (a user has a few), so that user_memberships() needs no second query
+    # when there is only one: the team switcher's question on every full page.
+    memberships = list(
         Membership.objects.filter(user=request.user)
         .select_related("team", "team__api_token")
         .order_by("-selected_at", "joined_at", "id")
-        .first()
     )
+    membership = memberships[0] if memberships else None
     request._membership = membership  # type: ignore[attr-defined]
+    if len(memberships) <= 1:
+        request._memberships = memberships  # type: ignore[attr-defined]
     return membership
 
 

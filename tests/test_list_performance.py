@@ -152,3 +152,27 @@ def test_buttons_made_once_per_status_keep_each_rows_id_and_name(team, operator_
     escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     assert f'<span class="visually-hidden"> {escaped}</span>' in html
     assert f'aria-label="Power actions for {escaped}"' in html
+
+
+@pytest.mark.django_db
+def test_one_membership_query_for_a_single_team_user(api, viewer_user) -> None:
+    # The team switcher asks how many teams the user has; with one, the query that
+    # found the current team already answered.
+    mock(api, many(3))
+    c = client_for(viewer_user)
+    with CaptureQueriesContext(connection) as captured:
+        html = c.get("/servers/").content.decode()
+    membership_queries = [q for q in captured.captured_queries if "panel_membership" in q["sql"]]
+    assert len(membership_queries) == 1
+    assert 'class="team-name"' in html and 'id="team-switch"' not in html
+
+
+@pytest.mark.django_db
+def test_a_user_of_two_teams_still_gets_the_switcher(api, viewer_user, other_team) -> None:
+    from panel.models import Membership, Role
+
+    Membership.objects.create(team=other_team, user=viewer_user, role=Role.VIEWER)
+    mock(api, many(3))
+    html = client_for(viewer_user).get("/servers/").content.decode()
+    assert 'id="team-switch"' in html
+    assert html.index(">Acme (") < html.index(">Other (")
