@@ -204,9 +204,11 @@ class ListState:
         }
         return {key: value for key, value in params.items() if value}
 
-    def url(self, **changes: Any) -> str:
+    def url(self, base: str = "", **changes: Any) -> str:
+        """This state's URL, with `changes`; `base` is the list's path when the caller
+        has it (a page builds a dozen of these links: one reverse() is enough)."""
         query = urlencode(self.params(**changes))
-        base = reverse("servers:list")
+        base = base or reverse("servers:list")
         return f"{base}?{query}" if query else base
 
 
@@ -238,6 +240,7 @@ def sort_servers(servers: list[vpsorg.Server], sort: str) -> list[vpsorg.Server]
 
 def _sort_headers(state: ListState) -> list[dict[str, Any]]:
     headers = []
+    base = reverse("servers:list")
     current, descending = state.sort.removeprefix("-"), state.sort.startswith("-")
     for key, label in COLUMNS:
         if key == current:
@@ -251,7 +254,7 @@ def _sort_headers(state: ListState) -> list[dict[str, Any]]:
                 "key": key,
                 "label": label,
                 "direction": direction,
-                "url": state.url(sort=next_sort, page=1),
+                "url": state.url(base, sort=next_sort, page=1),
             }
         )
     return headers
@@ -259,15 +262,16 @@ def _sort_headers(state: ListState) -> list[dict[str, Any]]:
 
 def _pager(state: ListState, page_obj: Page) -> dict[str, Any]:
     number, last = page_obj.number, page_obj.paginator.num_pages
+    base = reverse("servers:list")
     return {
-        "first": state.url(page=1) if number > 1 else None,
-        "previous": state.url(page=number - 1) if number > 1 else None,
-        "next": state.url(page=number + 1) if number < last else None,
-        "last": state.url(page=last) if number < last else None,
+        "first": state.url(base, page=1) if number > 1 else None,
+        "previous": state.url(base, page=number - 1) if number > 1 else None,
+        "next": state.url(base, page=number + 1) if number < last else None,
+        "last": state.url(base, page=last) if number < last else None,
         "per_page_links": [
             {
                 "size": size,
-                "url": state.url(per_page=size, page=1),
+                "url": state.url(base, per_page=size, page=1),
                 "current": size == state.per_page,
             }
             for size in PER_PAGE_CHOICES
