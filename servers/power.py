@@ -42,7 +42,7 @@ from django_htmx.http import (
 
 from panel import audit
 from panel.http import TeamHttpRequest
-from panel.models import Role
+from panel.models import Role, Team
 from panel.teams import team_required
 from servers import cache as server_cache
 from servers import client as vpsorg
@@ -305,7 +305,7 @@ def _server_status(request: TeamHttpRequest, server_id: str) -> HttpResponse:
         return HttpResponseClientRefresh()
     team = request.membership.team
     try:
-        server = server_cache.get_server(team, server_id)
+        server = _polled_server(team, server_id, settled_needs_detail=within == "card")
     except vpsorg.NotFound:
         if request.htmx and within == "card":
             return reswap(
@@ -331,6 +331,30 @@ def _server_status(request: TeamHttpRequest, server_id: str) -> HttpResponse:
         return HttpResponseStopPolling(badge_html(server))
     reswap(response, "outerHTML")
     return _toast(response, _settled_text(server), "info")
+
+
+def _polled_server(team: Team, server_id: str, *, settled_needs_detail: bool) -> vpsorg.Server:
+    """The server as one poll of its badge needs it, at the least upstream cost.
+
+    Badges read the team's one cached list, the one the list page's poller reads too:
+    V viewers watching K servers, on list or detail pages, then cost one upstream call
+    per interval, not K. Only a card that settles needs the server in detail (usage,
+    IPv6), and asks for it once. A server the list lacks (deleted, or a list that lags
+    behind a create) and a list VPS.org cannot deliver readably are asked for directly,
+    while that still fits the time budget (about 3 x VPSORG_TIMEOUT a request).
+    """
+    started = clock()
+    try:
+        listed = next((s for s in server_cache.list_servers(team) if s.id == server_id), None)
+    except vpsorg.UnexpectedResponse:
+        listed = None
+    if listed is not None and not (settled_needs_detail and status_rules.is_settled(listed.status)):
+        return listed
+    if clock() - started > float(settings.VPSORG_TIMEOUT):
+        if listed is None:
+            raise vpsorg.Unavailable(status=None)
+        return listed
+    return server_cache.get_server(team, server_id)
 
 
 def _watched(request: TeamHttpRequest) -> list[tuple[str, str]] | None:

@@ -204,7 +204,9 @@ def test_three_viewers_of_three_rows_cost_one_call_per_interval(
     [
         # What the alternatives would cost, measured with the same views:
         (0, True, 45),  # per-row polling, nothing shared: V x K x intervals (Horizon)
-        (2, True, 15),  # per-row polling through the shared cache: K x intervals
+        # Per-row (or per-detail-page) badges through the shared cache: each badge reads
+        # the team's one list, so K badges cost what one poller costs.
+        (2, True, 5),
         (0, False, 15),  # one poller per page, nothing shared: V x intervals
         (2, False, 5),  # the panel: one poller per page, shared cache: intervals
     ],

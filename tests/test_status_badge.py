@@ -10,7 +10,7 @@ from django.template import Context, Template
 from django.test import Client
 
 from servers.client import Server
-from tests.conftest import API, client_for, server_json
+from tests.conftest import API, client_for, page, server_json
 
 BADGE = Template("{% load servers_tags %}{% status_badge server %}")
 POLLING_BADGE = Template('{% load servers_tags %}{% status_badge server poll="card" %}')
@@ -23,6 +23,18 @@ def badge(status: str, template: Template = BADGE, name: str = "web-01") -> str:
 
 def triggers(response: Any) -> dict[str, Any]:
     return json.loads(response.get("HX-Trigger", "{}"))
+
+
+def listed(api: Any, *servers: dict[str, Any], **kwargs: Any) -> None:
+    """The team's list, which every badge of the team reads first (one shared call)."""
+    if kwargs:
+        api.get(f"{API}/servers/", **kwargs)
+    else:
+        api.get(f"{API}/servers/", json=page(list(servers)))
+
+
+def detail_calls(api: Any) -> int:
+    return sum(1 for c in api.calls if c.request.url.startswith(f"{API}/servers/12/"))
 
 
 # --- the tag ----------------------------------------------------------------------------
@@ -90,13 +102,15 @@ def test_status_is_text_not_only_colour() -> None:
 
 
 def test_in_transition_the_badge_keeps_polling(team, viewer_user, api) -> None:
-    api.get(f"{API}/servers/12/", json=server_json(12, status="stopping"))
+    listed(api, server_json(12, status="stopping"))
     response = client_for(viewer_user).get("/servers/12/status/?within=card", **HX)
     assert response.status_code == 200
     html = response.content.decode()
     assert html.startswith('<span class="badge badge-stopping" id="status-12"')
     assert f'hx-get="/servers/12/status/?within=card&amp;team={team.pk}"' in html
     assert "HX-Retarget" not in response
+    # The status came from the team's shared list: no call for this one server.
+    assert detail_calls(api) == 0
 
 
 def test_settled_on_the_card_answers_286_and_the_whole_card(team, operator_user, api) -> None:
@@ -107,6 +121,8 @@ def test_settled_on_the_card_answers_286_and_the_whole_card(team, operator_user,
         ip_address="203.0.113.77",
         resource_usage={"cpu_percent": 12.5, "memory_used": 1024, "disk_used": 5},
     )
+    # The list says it settled; the card then needs the server in detail, once.
+    listed(api, server_json(12, status="active", ip_address="203.0.113.77"))
     api.get(f"{API}/servers/12/", json=detail)
 
     response = client_for(operator_user).get("/servers/12/status/?within=card", **HX)
@@ -128,7 +144,7 @@ def test_settled_on_the_card_answers_286_and_the_whole_card(team, operator_user,
 
 
 def test_settled_in_a_row_answers_the_row(team, operator_user, api) -> None:
-    api.get(f"{API}/servers/12/", json=server_json(12, status="stopped"))
+    listed(api, server_json(12, status="stopped"))
     response = client_for(operator_user).get("/servers/12/status/?within=row", **HX)
     assert response.status_code == 286
     assert response["HX-Retarget"] == "#server-12"
@@ -138,7 +154,7 @@ def test_settled_in_a_row_answers_the_row(team, operator_user, api) -> None:
 
 
 def test_settled_without_context_answers_a_badge_that_stops(team, viewer_user, api) -> None:
-    api.get(f"{API}/servers/12/", json=server_json(12, status="active"))
+    listed(api, server_json(12, status="active"))
     c = client_for(viewer_user)
     response = c.get("/servers/12/status/", **HX)
     assert response.status_code == 286
@@ -149,6 +165,7 @@ def test_settled_without_context_answers_a_badge_that_stops(team, viewer_user, a
 
 
 def test_a_viewer_sees_the_settled_card_without_buttons(team, viewer_user, api) -> None:
+    listed(api, server_json(12, status="active"))
     api.get(f"{API}/servers/12/", json=server_json(12, status="active"))
     response = client_for(viewer_user).get("/servers/12/status/?within=card", **HX)
     assert response.status_code == 286
@@ -158,13 +175,55 @@ def test_a_viewer_sees_the_settled_card_without_buttons(team, viewer_user, api) 
 def test_many_viewers_polling_one_server_cost_one_upstream_call(
     team, viewer_user, operator_user, admin_user, api
 ) -> None:
-    api.get(f"{API}/servers/12/", json=server_json(12, status="rebooting"))
+    listed(api, server_json(12, status="rebooting"))
     for user in (viewer_user, operator_user, admin_user):
         client_for(user).get("/servers/12/status/?within=card", **HX)
     assert len(api.calls) == 1
 
 
+def test_viewers_of_different_servers_share_one_upstream_call(
+    team, viewer_user, operator_user, admin_user, api
+) -> None:
+    """Three detail pages of three servers in transition: one list call, not three gets."""
+    listed(api, *(server_json(i, status="rebooting") for i in (11, 12, 13)))
+    for user, sid in zip((viewer_user, operator_user, admin_user), (11, 12, 13), strict=True):
+        response = client_for(user).get(f"/servers/{sid}/status/?within=card", **HX)
+        assert 'data-status="rebooting"' in response.content.decode()
+    assert [c.request.url.split("?")[0] for c in api.calls] == [f"{API}/servers/"]
+
+
+def test_a_server_the_list_lacks_is_asked_for_directly(team, viewer_user, api) -> None:
+    """Just created, and the list lags behind: the server itself says where it stands."""
+    listed(api)
+    api.get(f"{API}/servers/12/", json=server_json(12, status="provisioning"))
+    response = client_for(viewer_user).get("/servers/12/status/?within=card", **HX)
+    assert response.status_code == 200
+    assert 'data-status="provisioning"' in response.content.decode()
+    assert detail_calls(api) == 1
+
+
+def test_an_unreadable_list_falls_back_to_the_server(team, viewer_user, api) -> None:
+    listed(api, body="<html>not json</html>", status=200)
+    api.get(f"{API}/servers/12/", json=server_json(12, status="starting"))
+    response = client_for(viewer_user).get("/servers/12/status/?within=card", **HX)
+    assert 'data-status="starting"' in response.content.decode()
+
+
+def test_a_slow_list_leaves_no_time_for_the_detail(team, viewer_user, api, monkeypatch) -> None:
+    """The list used up a timeout: the settled card comes from it, within the budget."""
+    from servers import power
+
+    ticks = iter([0.0, 1000.0])
+    monkeypatch.setattr(power, "clock", lambda: next(ticks, 1000.0))
+    listed(api, server_json(12, status="active", ip_address="203.0.113.9"))
+    response = client_for(viewer_user).get("/servers/12/status/?within=card", **HX)
+    assert response.status_code == 286
+    assert "203.0.113.9" in response.content.decode()
+    assert detail_calls(api) == 0
+
+
 def test_deleted_while_polled_on_the_card(team, viewer_user, api) -> None:
+    listed(api, server_json(13))
     api.get(f"{API}/servers/12/", status=404, json={"detail": "Not found."})
     response = client_for(viewer_user).get("/servers/12/status/?within=card", **HX)
     assert response.status_code == 200
@@ -173,6 +232,7 @@ def test_deleted_while_polled_on_the_card(team, viewer_user, api) -> None:
 
 
 def test_deleted_while_polled_in_a_row(team, viewer_user, api) -> None:
+    listed(api)
     api.get(f"{API}/servers/12/", status=404, json={"detail": "Not found."})
     response = client_for(viewer_user).get("/servers/12/status/?within=row", **HX)
     html = response.content.decode()
@@ -182,6 +242,7 @@ def test_deleted_while_polled_in_a_row(team, viewer_user, api) -> None:
 
 
 def test_deleted_without_htmx_is_a_404_page_not_a_500(team, viewer_user, api) -> None:
+    listed(api)
     api.get(f"{API}/servers/12/", status=404, json={"detail": "Not found."})
     response = client_for(viewer_user).get("/servers/12/status/")
     assert response.status_code == 404
@@ -191,7 +252,7 @@ def test_deleted_without_htmx_is_a_404_page_not_a_500(team, viewer_user, api) ->
 @pytest.mark.parametrize("user_fixture", ["admin_user", "operator_user"])
 def test_a_rejected_token_shows_the_banner_and_stops(request, team, api, user_fixture) -> None:
     user = request.getfixturevalue(user_fixture)
-    api.get(f"{API}/servers/12/", status=401, json={"detail": "Invalid token."})
+    listed(api, status=401, json={"detail": "Invalid token."})
     c = client_for(user)
     first = c.get("/servers/12/status/?within=card", **HX)
     second = c.get("/servers/12/status/?within=card", **HX)
@@ -211,7 +272,7 @@ def test_a_rejected_token_shows_the_banner_and_stops(request, team, api, user_fi
 
 
 def test_upstream_errors_ask_the_page_to_back_off(team, viewer_user, api) -> None:
-    api.get(f"{API}/servers/12/", status=500, json={"detail": "boom"})
+    listed(api, status=500, json={"detail": "boom"})
     response = client_for(viewer_user).get("/servers/12/status/?within=card", **HX)
     assert response.status_code == 200
     assert response["HX-Reswap"] == "none"
@@ -221,18 +282,13 @@ def test_upstream_errors_ask_the_page_to_back_off(team, viewer_user, api) -> Non
 
 
 def test_rate_limits_pass_their_retry_after_on(team, viewer_user, api) -> None:
-    api.get(
-        f"{API}/servers/12/",
-        status=429,
-        json={"detail": "Slow down"},
-        headers={"Retry-After": "30"},
-    )
+    listed(api, status=429, json={"detail": "Slow down"}, headers={"Retry-After": "30"})
     response = client_for(viewer_user).get("/servers/12/status/?within=card", **HX)
     assert triggers(response)["panel:poll-error"]["retryAfter"] == 30
 
 
 def test_plain_get_with_upstream_error_is_a_message(team, viewer_user, api) -> None:
-    api.get(f"{API}/servers/12/", status=500, json={"detail": "boom"})
+    listed(api, status=500, json={"detail": "boom"})
     response = client_for(viewer_user).get("/servers/12/status/")
     assert response.status_code == 200
     assert b'role="alert"' in response.content
@@ -245,7 +301,7 @@ def test_anonymous_polling_is_sent_to_log_in(db, api) -> None:
 
 
 def test_a_bogus_within_is_ignored(team, viewer_user, api) -> None:
-    api.get(f"{API}/servers/12/", json=server_json(12, status="starting"))
+    listed(api, server_json(12, status="starting"))
     response = client_for(viewer_user).get('/servers/12/status/?within="><b>', **HX)
     html = response.content.decode()
     assert "<b>" not in html
@@ -262,7 +318,7 @@ def test_a_page_of_another_team_reloads_instead_of_polling(team, other_team, vie
 
 
 def test_polling_answers_are_never_cached(team, viewer_user, api) -> None:
-    api.get(f"{API}/servers/12/", json=server_json(12, status="starting"))
+    listed(api, server_json(12, status="starting"))
     response = client_for(viewer_user).get("/servers/12/status/?within=card", **HX)
     assert "no-store" in response["Cache-Control"]
     assert "HX-Request" in response["Vary"]
