@@ -169,6 +169,33 @@ def test_rename_through_htmx_sends_patch_with_the_name_only(api, manager_user, t
 
 
 @pytest.mark.django_db
+def test_rename_through_htmx_renames_the_breadcrumb_and_the_power_buttons(
+    api, manager_user
+) -> None:
+    """Nothing on the page keeps the old name: not the breadcrumb, and not the power
+    buttons, whose names and confirmation ("Stop web-old?") would otherwise lie."""
+    api.patch(URL, json=detail(name="web-new", status="active"))
+    html = (
+        client_for(manager_user)
+        .post("/servers/12345/rename/", {"name": "web-new"}, **HTMX)
+        .content.decode()
+    )
+    assert '<span id="crumb-current" aria-current="page" hx-swap-oob="true">web-new</span>' in html
+    actions = html.split('id="card-actions" hx-swap-oob="true"')[1]
+    assert 'data-confirm-title="Stop web-new?"' in actions
+    assert "web-server-01" not in actions
+
+
+@pytest.mark.django_db
+def test_the_detail_page_names_the_parts_a_rename_replaces(api, manager_user) -> None:
+    api.get(URL, json=detail(status="active"))
+    html = client_for(manager_user).get("/servers/12345/").content.decode()
+    assert '<span aria-current="page" id="crumb-current">web-server-01</span>' in html
+    assert '<div class="card-actions" id="card-actions">' in html
+    assert "hx-swap-oob" not in html
+
+
+@pytest.mark.django_db
 def test_rename_without_javascript_redirects_with_a_message(api, manager_user) -> None:
     api.patch(URL, json=detail(name="web-new"))
     api.get(URL, json=detail(name="web-new"))
