@@ -240,6 +240,9 @@ def power(request: TeamHttpRequest, server_id: str, action: str) -> HttpResponse
             gone = True
         except vpsorg.VPSOrgError:
             fresh = None
+        else:
+            # The server itself outweighs the action's 404: it is there, keep showing it.
+            gone = False
 
     name = next(
         (s.name for s in (result.server if result else None, fresh, known) if s and s.name), ""

@@ -240,6 +240,16 @@ def test_a_server_deleted_elsewhere_leaves_the_list(team, operator_user, api) ->
     assert "no such server" in toast(response)["message"]
 
 
+def test_a_404_on_the_action_keeps_a_server_that_still_exists(team, operator_user, api) -> None:
+    """The action's 404 is contradicted by the server itself: keep its row, say what failed."""
+    api.post(f"{API}/servers/12/stop/", status=404, json={"detail": "Not found."})
+    api.get(f"{API}/servers/12/", json=server_json(12, status="active"))
+    response = client_for(operator_user).post("/servers/12/stop/", **HX_ROW)
+    assert response.status_code == 200
+    assert '<tr id="server-12"' in response.content.decode()
+    assert toast(response)["level"] == "error"
+
+
 def test_a_server_deleted_elsewhere_replaces_the_card_with_a_note(team, operator_user, api) -> None:
     api.post(f"{API}/servers/12/stop/", status=404, json={"detail": "Not found."})
     api.get(f"{API}/servers/12/", status=404, json={"detail": "Not found."})
