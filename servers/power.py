@@ -49,6 +49,7 @@ from servers import client as vpsorg
 from servers import status as status_rules
 from servers.api import NoToken, client_for, error_message
 from servers.templatetags.servers_tags import WITHIN, badge_html
+from servers.views import _maybe_applied as maybe_applied
 from servers.views import card_context, not_found, row_context
 
 AUDIT_ACTIONS = {
@@ -84,6 +85,26 @@ def _failed_text(action: str, name: str, reason: str) -> str:
         "reboot": _("Could not reboot %(name)s. %(reason)s"),
     }
     return texts[action] % {"name": name, "reason": reason}
+
+
+def _unconfirmed_text(action: str, name: str) -> str:
+    """No clear answer to the action: it may have been done, so "try again" would be wrong
+    (a second reboot of a server already rebooting)."""
+    texts = {
+        "start": _(
+            "VPS.org did not confirm the start of %(name)s; it may be starting anyway. "
+            "Check its status before trying again."
+        ),
+        "stop": _(
+            "VPS.org did not confirm the stop of %(name)s; it may be stopping anyway. "
+            "Check its status before trying again."
+        ),
+        "reboot": _(
+            "VPS.org did not confirm the reboot of %(name)s; it may be rebooting anyway. "
+            "Check its status before trying again."
+        ),
+    }
+    return texts[action] % {"name": name}
 
 
 def _settled_text(server: vpsorg.Server) -> str:
@@ -260,6 +281,8 @@ def power(request: TeamHttpRequest, server_id: str, action: str) -> HttpResponse
         level, text = "success", _done_text(action, shown_name)
     else:
         level, text = "error", _failed_text(action, shown_name, error_message(error))
+        if maybe_applied(error):
+            text = _unconfirmed_text(action, shown_name)
 
     if not request.htmx:
         if gone:
