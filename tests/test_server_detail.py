@@ -107,6 +107,23 @@ def test_a_provisioning_server_says_what_is_happening(api, viewer_user) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("status", ["provisioning", "rebooting", "maintenance"])
+def test_in_transition_a_page_without_javascript_offers_a_reload(api, viewer_user, status) -> None:
+    """Without scripts nothing polls: the page says how to see where the server stands."""
+    api.get(f"{API}/servers/12347/", json=server_json(12347, status=status))
+    html = client_for(viewer_user).get("/servers/12347/").content.decode()
+    card = html.split('id="server-card"')[1].split("</section>")[0]
+    assert re.search(r'<noscript>.*<a href="/servers/12347/">Reload the page</a>', card, re.S)
+
+
+@pytest.mark.django_db
+def test_a_settled_server_needs_no_reload_hint(api, viewer_user) -> None:
+    api.get(f"{API}/servers/12347/", json=server_json(12347, status="active"))
+    html = client_for(viewer_user).get("/servers/12347/").content.decode()
+    assert "<noscript>" not in html.split('id="server-card"')[1].split("</section>")[0]
+
+
+@pytest.mark.django_db
 def test_an_unknown_or_foreign_server_is_a_404(api, viewer_user) -> None:
     api.get(f"{API}/servers/999/", status=404, json={"detail": "Not found."})
     response = client_for(viewer_user).get("/servers/999/")
