@@ -7,8 +7,10 @@ PANEL_PORT ?= 8000
 SANDBOX_PORT ?= 8001
 # The suite runs with development settings (no TLS redirect) and its own key.
 TEST_ENV := DEBUG=true SECRET_KEY=test-only-secret-key VPSORG_API_URL=http://vpsorg.test/api/v1
+# The same suite against the services of a multi-instance deployment (browser tests aside).
+SERVICES_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CACHE_URL=redis://127.0.0.1:6379/1
 
-.PHONY: run test install lint format sandbox check bench clean
+.PHONY: run test test-services install lint format sandbox check bench clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12 or newer is needed, found " + sys.version.split()[0])'
@@ -16,7 +18,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,postgres,redis]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -27,6 +29,9 @@ run: install
 
 test: install
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-services: install
+	$(TEST_ENV) $(SERVICES_ENV) $(PY) -m pytest --ignore=tests/e2e $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -31,7 +32,8 @@ def current_membership(request: HttpRequest) -> Membership | None:
     memberships = list(
         Membership.objects.filter(user=request.user)
         .select_related("team", "team__api_token")
-        .order_by("-selected_at", "joined_at", "id")
+        # NULLs last explicitly: PostgreSQL sorts them first in a descending order.
+        .order_by(F("selected_at").desc(nulls_last=True), "joined_at", "id")
     )
     membership = memberships[0] if memberships else None
     request._membership = membership  # type: ignore[attr-defined]
