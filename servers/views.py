@@ -836,42 +836,27 @@ def server_delete(request: TeamHttpRequest, server_id: str) -> HttpResponse:
         else:
             try:
                 client.delete_server(server_id)
-            except vpsorg.NotFound as exc:
-                record(
-                    team,
-                    request.user,
-                    Action.SERVER_DELETE,
-                    target_id=server_id,
-                    target_name=server.name,
-                    error=exc,
-                )
+            except vpsorg.VPSOrgError as exc:
+                failure = exc
+            record(
+                team,
+                request.user,
+                Action.SERVER_DELETE,
+                target_id=server_id,
+                target_name=server.name,
+                error=failure,
+            )
+            if failure is None:
+                _invalidate(team)
+                messages.success(request, _("Server %(name)s deleted.") % {"name": server.name})
+                return redirect("servers:list")
+            if isinstance(failure, vpsorg.NotFound):
                 _invalidate(team)
                 messages.info(
                     request,
                     _("Server %(name)s was already gone; there was nothing to delete.")
                     % {"name": server.name},
                 )
-                return redirect("servers:list")
-            except vpsorg.VPSOrgError as exc:
-                record(
-                    team,
-                    request.user,
-                    Action.SERVER_DELETE,
-                    target_id=server_id,
-                    target_name=server.name,
-                    error=exc,
-                )
-                failure = exc
-            else:
-                record(
-                    team,
-                    request.user,
-                    Action.SERVER_DELETE,
-                    target_id=server_id,
-                    target_name=server.name,
-                )
-                _invalidate(team)
-                messages.success(request, _("Server %(name)s deleted.") % {"name": server.name})
                 return redirect("servers:list")
 
     context = {
