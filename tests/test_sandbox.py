@@ -22,6 +22,7 @@ import requests
 
 from sandbox import RunningSandbox, start_sandbox
 from sandbox.state import Server, resource_usage
+from tests.vpsorg_docs import CREATE_EXAMPLE, DETAIL_EXAMPLE, LIST_EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "tok-alpha-0001"
@@ -230,38 +231,7 @@ def test_list_items_have_exactly_the_documented_fields(api: Api) -> None:
 
 def test_seed_has_the_documentation_servers(api: Api) -> None:
     first_two = api.get("/servers/").json()["results"][:2]
-    assert first_two == [
-        {
-            "id": 12345,
-            "name": "web-server-01",
-            "hostname": "web01.example.com",
-            "status": "active",
-            "ip_address": "203.0.113.10",
-            "location": "us-west",
-            "plan": {"id": 1, "name": "Standard VPS", "vcpus": 2, "memory": 4096, "storage": 80},
-            "os": {"id": 5, "name": "Ubuntu 22.04 LTS"},
-            "created_at": "2025-01-10T14:30:00Z",
-            "updated_at": "2025-01-15T10:20:00Z",
-        },
-        {
-            "id": 12346,
-            "name": "db-server-01",
-            "hostname": "db01.example.com",
-            "status": "active",
-            "ip_address": "203.0.113.11",
-            "location": "us-east",
-            "plan": {
-                "id": 2,
-                "name": "Performance VPS",
-                "vcpus": 4,
-                "memory": 8192,
-                "storage": 160,
-            },
-            "os": {"id": 3, "name": "Debian 12"},
-            "created_at": "2025-01-12T09:15:00Z",
-            "updated_at": "2025-01-16T08:45:00Z",
-        },
-    ]
+    assert first_two == LIST_EXAMPLE["results"]
 
 
 def test_detail_adds_the_documented_fields(api: Api) -> None:
@@ -271,14 +241,7 @@ def test_detail_adds_the_documented_fields(api: Api) -> None:
     assert set(server) == DETAIL_FIELDS
     assert server["ipv6_address"] == "2001:0db8::1"
     assert server["backups_enabled"] is True
-    assert server["plan"] == {
-        "id": 1,
-        "name": "Standard VPS",
-        "vcpus": 2,
-        "memory": 4096,
-        "storage": 80,
-        "bandwidth": 2048,
-    }
+    assert server["plan"] == DETAIL_EXAMPLE["plan"]
     usage = server["resource_usage"]
     assert set(usage) == USAGE_FIELDS
     assert isinstance(usage["cpu_percent"], float) and 0 <= usage["cpu_percent"] <= 100
@@ -341,13 +304,7 @@ def test_create_answers_201_with_the_documented_fields(api: Api, sandbox: Runnin
     assert server["ip_address"] is None
     assert server["backups_enabled"] is True
     assert server["message"] == "Server is being provisioned. This may take 2-5 minutes."
-    assert server["plan"] == {
-        "id": 1,
-        "name": "Standard VPS",
-        "vcpus": 2,
-        "memory": 4096,
-        "storage": 80,
-    }
+    assert server["plan"] == CREATE_EXAMPLE["plan"]
     assert server["os"] == {"id": 5, "name": "Ubuntu 22.04 LTS"}
     assert server["created_at"] == server["updated_at"]
     assert TIMESTAMP.fullmatch(server["created_at"])

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from sandbox import start_sandbox
+from tests.vpsorg_docs import LIST_EXAMPLE
 
 HEADERS = {
     "Authorization": "Bearer YOUR_API_TOKEN",
@@ -48,38 +49,7 @@ def test_list_servers(host: str) -> None:
     rest = requests.get(body["next"], headers=headers, timeout=5).json()
     assert rest["next"] is None
     assert len(body["results"]) + len(rest["results"]) == body["count"]
-    assert body["results"][:2] == [
-        {
-            "id": 12345,
-            "name": "web-server-01",
-            "hostname": "web01.example.com",
-            "status": "active",
-            "ip_address": "203.0.113.10",
-            "location": "us-west",
-            "plan": {"id": 1, "name": "Standard VPS", "vcpus": 2, "memory": 4096, "storage": 80},
-            "os": {"id": 5, "name": "Ubuntu 22.04 LTS"},
-            "created_at": "2025-01-10T14:30:00Z",
-            "updated_at": "2025-01-15T10:20:00Z",
-        },
-        {
-            "id": 12346,
-            "name": "db-server-01",
-            "hostname": "db01.example.com",
-            "status": "active",
-            "ip_address": "203.0.113.11",
-            "location": "us-east",
-            "plan": {
-                "id": 2,
-                "name": "Performance VPS",
-                "vcpus": 4,
-                "memory": 8192,
-                "storage": 160,
-            },
-            "os": {"id": 3, "name": "Debian 12"},
-            "created_at": "2025-01-12T09:15:00Z",
-            "updated_at": "2025-01-16T08:45:00Z",
-        },
-    ]
+    assert body["results"][:2] == LIST_EXAMPLE["results"]
 
 
 def test_create_server(host: str) -> None:
