@@ -35,7 +35,14 @@ from panel.audit import Action, record
 from panel.forms import InvitedSignupForm, InviteForm, RoleForm, TeamSwitchForm, TokenForm
 from panel.http import AuthenticatedHttpRequest, HtmxHttpRequest, TeamHttpRequest
 from panel.models import AuditEntry, Invitation, Membership, Role, Team, TeamToken
-from panel.teams import LastAdminError, change_role, remove_member, select_team, team_required
+from panel.teams import (
+    LastAdminError,
+    change_role,
+    is_last_admin,
+    remove_member,
+    select_team,
+    team_required,
+)
 from panel.views import BACKEND
 from servers import client as vpsorg
 from servers.api import error_message
@@ -236,9 +243,6 @@ def member_remove(request: TeamHttpRequest, pk: int) -> HttpResponse:
     member = get_object_or_404(Membership.objects.select_related("user"), pk=pk, team=team)
     username = member.user.get_username()
     is_self = member.user_id == request.user.pk
-    last_admin = member.role == Role.ADMIN and not (
-        Membership.objects.filter(team=team, role=Role.ADMIN).exclude(pk=member.pk).exists()
-    )
     if request.method == "POST":
         try:
             remove_member(member)
@@ -269,7 +273,7 @@ def member_remove(request: TeamHttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "team/member_remove.html",
-        {"member": member, "is_self": is_self, "last_admin": last_admin},
+        {"member": member, "is_self": is_self, "last_admin": is_last_admin(member)},
     )
 
 
@@ -295,10 +299,7 @@ def leave(request: TeamHttpRequest) -> HttpResponse:
         record(team, request.user, Action.MEMBER_LEAVE, target_name=request.user.get_username())
         messages.success(request, _("You left the team %(team)s.") % {"team": team.name})
         return redirect("servers:list")
-    last_admin = member.is_admin and not (
-        Membership.objects.filter(team=team, role=Role.ADMIN).exclude(pk=member.pk).exists()
-    )
-    return render(request, "team/leave.html", {"last_admin": last_admin})
+    return render(request, "team/leave.html", {"last_admin": is_last_admin(member)})
 
 
 # --- Invitations ---------------------------------------------------------------------------

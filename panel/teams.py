@@ -109,6 +109,12 @@ def _other_admins(membership: Membership) -> bool:
     )
 
 
+def is_last_admin(membership: Membership) -> bool:
+    """Whether the team would be left without an admin if this member went: the pages
+    say so before a POST that remove_member() would refuse."""
+    return membership.role == Role.ADMIN and not _other_admins(membership)
+
+
 @transaction.atomic
 def change_role(membership: Membership, role: Role | str) -> str:
     """Set the role; returns the previous one. Refuses to demote the team's last admin."""
@@ -134,7 +140,7 @@ def remove_member(membership: Membership) -> None:
         .filter(team_id=membership.team_id, role=Role.ADMIN)
         .values_list("pk", flat=True)
     )
-    if membership.role == Role.ADMIN and not _other_admins(membership):
+    if is_last_admin(membership):
         raise LastAdminError
     membership.delete()
 
