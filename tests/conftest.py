@@ -3,7 +3,9 @@ the team's stored token, and the VPS.org API mocked with `responses`."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import responses
@@ -110,3 +112,31 @@ def server_json(id: int | str = 12345, **overrides: object) -> dict[str, object]
 
 def page(results: list[dict[str, object]], next_url: str | None = None) -> dict[str, object]:
     return {"count": len(results), "next": next_url, "previous": None, "results": results}
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_cache() -> Iterator[tuple[dict[str, Any], Any]]:
+    """CACHES for a redis every instance would share, under a prefix of this test's own,
+    and a raw connection to look inside; skipped where no redis answers."""
+    redis = pytest.importorskip("redis")
+    raw = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
+    try:
+        raw.ping()
+    except redis.RedisError:
+        pytest.skip(f"redis is not reachable at {REDIS_URL}")
+    prefix = f"test-{uuid.uuid4().hex}"
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    yield caches, raw
+    keys = list(raw.scan_iter(f"{prefix}:*"))
+    if keys:
+        raw.delete(*keys)
+    raw.close()

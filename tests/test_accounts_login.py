@@ -4,8 +4,6 @@ address, counted in the shared cache, refusing even the right password for a whi
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import User
@@ -143,32 +141,6 @@ def test_behind_the_proxy_the_address_our_proxy_appended_counts(user, settings) 
 
 
 # --- With redis, the cache every worker and instance shares ---------------------------------
-
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def redis_cache() -> Iterator[tuple[dict, object]]:
-    redis = pytest.importorskip("redis")
-    raw = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
-    try:
-        raw.ping()
-    except redis.RedisError:
-        pytest.skip(f"redis is not reachable at {REDIS_URL}")
-    prefix = f"test-throttle-{uuid.uuid4().hex}"
-    caches = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": prefix,
-        }
-    }
-    yield caches, raw
-    keys = list(raw.scan_iter(f"{prefix}:*"))
-    if keys:
-        raw.delete(*keys)
-    raw.close()
 
 
 def test_with_redis_the_lock_is_shared_by_every_instance(user, redis_cache) -> None:

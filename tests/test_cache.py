@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import responses
@@ -220,34 +217,11 @@ def test_entries_survive_pickling_as_redis_stores_them(team, api, clock) -> None
 
 # --- with redis: what every worker and instance shares -----------------------------------
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def redis_caches() -> Iterator[dict[str, Any]]:
-    redis = pytest.importorskip("redis")
-    raw = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5)
-    try:
-        raw.ping()
-    except redis.RedisError:
-        pytest.skip(f"redis is not reachable at {REDIS_URL}")
-    prefix = f"test-servers-cache-{uuid.uuid4().hex}"
-    yield {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": prefix,
-        }
-    }
-    keys = list(raw.scan_iter(f"{prefix}:*"))
-    if keys:
-        raw.delete(*keys)
-    raw.close()
-
 
 def test_with_redis_two_instances_share_entries_and_invalidation(
-    team, api, clock, redis_caches, monkeypatch
+    team, api, clock, redis_cache, monkeypatch
 ) -> None:
+    redis_caches, _raw = redis_cache
     from django.core.cache.backends.redis import RedisCache
 
     api.get(f"{API}/servers/", json=page([server_json(1, status="rebooting")]))
