@@ -130,15 +130,8 @@ def _plan_specs(
     return " · ".join(parts)
 
 
-@register.filter
-def plan_specs(plan: Any) -> str:
-    """ "2 vCPUs · 4 GB · 80 GB" for a list row."""
-    if plan is None:
-        return ""
-    return plan_specs_text(plan, get_language())
-
-
 def plan_specs_text(plan: Any, language: str | None) -> str:
+    """ "2 vCPUs · 4 GB · 80 GB" for a list row (servers_tags.row_html)."""
     return _plan_specs(language, plan.vcpus, plan.memory, plan.storage)
 
 
