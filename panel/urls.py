@@ -42,6 +42,8 @@ urlpatterns = [
     ),
     path("team/", include("panel.team_urls")),
     path("servers/", include("servers.urls")),
+    # Django's set_language (POST only): the footer's language choice, kept in a cookie.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
