@@ -34,6 +34,8 @@ class Action:
     MEMBER_ROLE = "member.role"
     MEMBER_REMOVE = "member.remove"
     MEMBER_LEAVE = "member.leave"
+    SSH_KEY_ADD = "ssh_key.add"
+    SSH_KEY_DELETE = "ssh_key.delete"
 
     LABELS = {
         SERVER_CREATE: _("Server created"),
@@ -52,6 +54,8 @@ class Action:
         MEMBER_ROLE: _("Role changed"),
         MEMBER_REMOVE: _("Member removed"),
         MEMBER_LEAVE: _("Member left"),
+        SSH_KEY_ADD: _("SSH key saved"),
+        SSH_KEY_DELETE: _("SSH key removed"),
     }
 
     @classmethod

@@ -67,9 +67,6 @@ logger = logging.getLogger(__name__)
 # Indirection so tests can make the list look slow without touching time itself.
 _clock = time.monotonic
 
-SSH_KEY_ADD = "ssh_key.add"
-SSH_KEY_DELETE = "ssh_key.delete"
-
 
 # --------------------------------------------------------------------------------------
 # Shared helpers
@@ -882,7 +879,9 @@ def ssh_keys(request: TeamHttpRequest) -> HttpResponse:
     form = SSHKeyForm(request.POST or None, team=team)
     if request.method == "POST" and form.is_valid():
         key = form.save()
-        record(team, request.user, SSH_KEY_ADD, target_id=str(key.key_id), target_name=key.name)
+        record(
+            team, request.user, Action.SSH_KEY_ADD, target_id=str(key.key_id), target_name=key.name
+        )
         messages.success(request, _("SSH key %(name)s saved.") % {"name": key.name})
         return redirect("servers:ssh_keys")
     context = {"form": form, "keys": list(team.ssh_keys.all()), "membership": request.membership}
@@ -895,7 +894,9 @@ def ssh_key_delete(request: TeamHttpRequest, pk: int) -> HttpResponse:
     team = request.membership.team
     key = get_object_or_404(SSHKey, pk=pk, team=team)
     key.delete()
-    record(team, request.user, SSH_KEY_DELETE, target_id=str(key.key_id), target_name=key.name)
+    record(
+        team, request.user, Action.SSH_KEY_DELETE, target_id=str(key.key_id), target_name=key.name
+    )
     messages.success(
         request, _("SSH key %(name)s removed from the team's list.") % {"name": key.name}
     )

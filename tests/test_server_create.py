@@ -483,6 +483,8 @@ def test_a_manager_saves_and_removes_ssh_keys(api, manager_user, team) -> None:
     assert not SSHKey.objects.exists()
     actions = list(AuditEntry.objects.filter(team=team).values_list("action", flat=True))
     assert sorted(actions) == ["ssh_key.add", "ssh_key.delete"]
+    activity = c.get("/team/activity/").content.decode()
+    assert "SSH key saved" in activity and "SSH key removed" in activity
     assert len(api.calls) == 0
 
 
