@@ -105,3 +105,19 @@ def error_message(error: vpsorg.VPSOrgError) -> str:
     if isinstance(error, vpsorg.InvalidRequest):
         return _("VPS.org refused the request: %(detail)s") % {"detail": error.message}
     return _("VPS.org answered with an error: %(detail)s") % {"detail": error.message}
+
+
+def maybe_applied(error: vpsorg.VPSOrgError) -> bool:
+    """Whether a write (create, power action...) may have happened although no clear answer
+    came back: then the user must check before trying again, and nothing is resent."""
+    if isinstance(error, vpsorg.Unavailable):
+        # A connect timeout means the request never left; anything later may have landed.
+        return not isinstance(error.__cause__, requests.exceptions.ConnectTimeout)
+    if isinstance(error, vpsorg.UnexpectedResponse):
+        # An unreadable 2xx (or no status) may be a created server; a 3xx/4xx is not.
+        return error.status is None or 200 <= error.status < 300
+    if isinstance(error, vpsorg.ServerError):
+        # A gateway's 502/504 may come after the API did the work; the API's own 500
+        # or 503 says it did not.
+        return error.status in (502, 504)
+    return False

@@ -47,9 +47,8 @@ from panel.teams import team_required
 from servers import cache as server_cache
 from servers import client as vpsorg
 from servers import status as status_rules
-from servers.api import NoToken, client_for, error_message
+from servers.api import NoToken, client_for, error_message, maybe_applied
 from servers.templatetags.servers_tags import WITHIN, badge_html
-from servers.views import _maybe_applied as maybe_applied
 from servers.views import card_context, not_found, row_context
 
 AUDIT_ACTIONS = {

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import requests
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
@@ -43,7 +42,7 @@ from panel.teams import team_required
 from servers import cache as server_cache
 from servers import client as vpsorg
 from servers import status as status_rules
-from servers.api import NoToken, client_for, error_message
+from servers.api import NoToken, client_for, error_message, maybe_applied
 from servers.catalog import (
     cached_plans,
     learn_operating_systems,
@@ -512,21 +511,6 @@ class CreateGuard:
         cache.delete_many([key for key, _ttl in self.keys])
 
 
-def _maybe_applied(error: vpsorg.VPSOrgError) -> bool:
-    """Whether the create may have happened although no clear answer came back."""
-    if isinstance(error, vpsorg.Unavailable):
-        # A connect timeout means the request never left; anything later may have landed.
-        return not isinstance(error.__cause__, requests.exceptions.ConnectTimeout)
-    if isinstance(error, vpsorg.UnexpectedResponse):
-        # An unreadable 2xx (or no status) may be a created server; a 3xx/4xx is not.
-        return error.status is None or 200 <= error.status < 300
-    if isinstance(error, vpsorg.ServerError):
-        # A gateway's 502/504 may come after the API did the work; the API's own 500
-        # or 503 says it did not.
-        return error.status in (502, 504)
-    return False
-
-
 def _uncertain_message(error: vpsorg.VPSOrgError) -> str:
     if isinstance(error, vpsorg.Unavailable):
         reason = _("VPS.org did not answer in time.")
@@ -620,7 +604,7 @@ def server_create(request: TeamHttpRequest) -> HttpResponse:
             server = client.create_server(**fields)
         except vpsorg.VPSOrgError as exc:
             record(team, request.user, Action.SERVER_CREATE, target_name=fields["name"], error=exc)
-            if _maybe_applied(exc):
+            if maybe_applied(exc):
                 guard.uncertain()
                 uncertain = True
                 failure = exc
