@@ -114,13 +114,6 @@ class TeamToken(models.Model):
 
         return decrypt(bytes(self.encrypted))
 
-    @property
-    def can_write(self) -> bool | None:
-        """None when the permission names are not known (the API does not document them)."""
-        if not self.permissions:
-            return None
-        return any("write" in p for p in self.permissions)
-
 
 class AuditEntry(models.Model):
     class Outcome(models.TextChoices):
@@ -217,7 +210,3 @@ class Invitation(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
-
-    @property
-    def is_pending(self) -> bool:
-        return self.accepted_at is None and not self.is_expired
