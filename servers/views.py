@@ -29,6 +29,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -389,7 +390,14 @@ def usage_bars(server: vpsorg.Server) -> list[UsageBar]:
     bars = []
     if usage.cpu_percent is not None:
         bars.append(
-            UsageBar("cpu", _("CPU"), usage.cpu_percent, 100.0, f"{usage.cpu_percent:.1f}%")
+            UsageBar(
+                "cpu",
+                _("CPU"),
+                usage.cpu_percent,
+                100.0,
+                # The user's language's decimal mark (53,4% in Portuguese).
+                _("%(percent)s%%") % {"percent": number_format(usage.cpu_percent, 1)},
+            )
         )
     for key, label, used, total, fmt in (
         ("memory", _("Memory"), usage.memory_used, plan.memory if plan else None, megabytes),

@@ -244,3 +244,13 @@ def test_the_card_partial_renders_alone_from_card_context(viewer_user) -> None:
     assert 'data-status="rebooting"' in html
     assert "<meter" in html
     assert "<h1>" not in html
+
+
+@pytest.mark.django_db
+def test_usage_numbers_use_the_languages_decimal_mark(api, viewer_user) -> None:
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    browser = client_for(viewer_user)
+    html = browser.get("/servers/12345/", HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
+    assert "23,5%" in html
+    # The meter's machine-readable value keeps the dot whatever the language.
+    assert 'value="23.5"' in html
