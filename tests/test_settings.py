@@ -76,6 +76,61 @@ def test_environment_values_are_read() -> None:
     assert values["TOKEN_ENCRYPTION_KEYS"] == ["a", "b"]
 
 
+SERVICES_PROBE = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "print(json.dumps({'hosts': settings.ALLOWED_HOSTS, "
+    "'db': settings.DATABASES['default']['ENGINE'], "
+    "'db_host': settings.DATABASES['default']['HOST'], "
+    "'cache': settings.CACHES['default'], 'mailer': settings.MAILERS['default'], "
+    "'signup': settings.SIGNUP_ENABLED}))"
+)
+
+
+def probe_services(**env: str) -> dict[str, object]:
+    unset = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CACHE_URL", "EMAIL_URL",
+             "SIGNUP_ENABLED"}  # fmt: skip
+    clean = {k: v for k, v in os.environ.items() if k not in unset}
+    result = subprocess.run(
+        [sys.executable, "-c", SERVICES_PROBE],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "panel.settings", "DEBUG": "true", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_hosts_database_cache_mail_and_signup_come_from_the_environment() -> None:
+    values = probe_services(
+        ALLOWED_HOSTS="panel.example.com,panel2.example.com",
+        DATABASE_URL="postgres://panel@db.example.com:5432/panel",
+        CACHE_URL="redis://cache.example.com:6379/1",
+        EMAIL_URL="smtp+tls://mailer:secret@mail.example.com:587",
+        SIGNUP_ENABLED="false",
+    )
+    assert values["hosts"] == ["panel.example.com", "panel2.example.com"]
+    assert values["db"] == "django.db.backends.postgresql"
+    assert values["db_host"] == "db.example.com"
+    assert values["cache"] == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://cache.example.com:6379/1",
+    }
+    assert values["mailer"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    options = values["mailer"]["OPTIONS"]
+    assert (options["host"], options["port"], options["use_tls"]) == ("mail.example.com", 587, True)
+    assert values["signup"] is False
+
+
+def test_by_default_mail_goes_to_the_console_the_cache_is_local_and_signup_is_open() -> None:
+    values = probe_services()
+    assert values["db"] == "django.db.backends.sqlite3"
+    assert values["mailer"]["BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert values["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert values["signup"] is True
+
+
 @pytest.mark.parametrize(
     ("env", "complaint"),
     [
