@@ -227,6 +227,7 @@ def test_list_items_have_exactly_the_documented_fields(api: Api) -> None:
     statuses = [item["status"] for item in items]
     assert statuses.count("active") >= 4
     assert {"stopped", "suspended"} <= set(statuses)
+    assert len({item["location"] for item in items}) >= 3
 
 
 def test_seed_has_the_documentation_servers(api: Api) -> None:
