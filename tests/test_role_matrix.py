@@ -50,6 +50,7 @@ ACTIONS: list[tuple[str, str, str, dict[str, str], Role]] = [
     ("delete form", "get", f"/servers/{SID}/delete/", {}, Role.MANAGER),
     ("delete", "post", f"/servers/{SID}/delete/", {"name": "web-server-01"}, Role.MANAGER),
     ("ssh keys", "get", "/servers/ssh-keys/", {}, Role.MANAGER),
+    ("save ssh key", "post", "/servers/ssh-keys/", {"name": "deploy", "key_id": "7"}, Role.MANAGER),
     ("token page", "get", "/team/token/", {}, Role.ADMIN),
     ("store token", "post", "/team/token/", {"token": "a-new-token-0000"}, Role.ADMIN),
     ("remove token", "post", "/team/token/remove/", {}, Role.ADMIN),
