@@ -124,54 +124,53 @@ class Server:
     pending_status: str | None = None
     pending_until: float | None = None
 
-    def list_item(self) -> dict[str, Any]:
-        plan = PLANS[self.plan_id]
+    # The three answers share their fields but not their order: each follows its own
+    # example in the documentation, so they are assembled from these parts in that order.
+    def _head(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
             "hostname": self.hostname,
             "status": self.status,
             "ip_address": self.ip_address,
+        }
+
+    def _os(self) -> dict[str, Any]:
+        return {"id": self.os_id, "name": OPERATING_SYSTEMS[self.os_id]}
+
+    def _times(self) -> dict[str, Any]:
+        return {"created_at": iso(self.created_at), "updated_at": iso(self.updated_at)}
+
+    def list_item(self) -> dict[str, Any]:
+        return {
+            **self._head(),
             "location": self.location,
-            "plan": plan.summary(),
-            "os": {"id": self.os_id, "name": OPERATING_SYSTEMS[self.os_id]},
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
+            "plan": PLANS[self.plan_id].summary(),
+            "os": self._os(),
+            **self._times(),
         }
 
     def detail(self, now: float) -> dict[str, Any]:
-        plan = PLANS[self.plan_id]
         return {
-            "id": self.id,
-            "name": self.name,
-            "hostname": self.hostname,
-            "status": self.status,
-            "ip_address": self.ip_address,
+            **self._head(),
             "ipv6_address": self.ipv6_address,
             "location": self.location,
-            "plan": plan.detail(),
-            "os": {"id": self.os_id, "name": OPERATING_SYSTEMS[self.os_id]},
+            "plan": PLANS[self.plan_id].detail(),
+            "os": self._os(),
             "backups_enabled": self.backups_enabled,
             "resource_usage": resource_usage(self, now),
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
+            **self._times(),
         }
 
     def created(self) -> dict[str, Any]:
         """The create answer: the documentation's example has exactly these fields."""
-        plan = PLANS[self.plan_id]
         return {
-            "id": self.id,
-            "name": self.name,
-            "hostname": self.hostname,
-            "status": self.status,
-            "ip_address": self.ip_address,
+            **self._head(),
             "location": self.location,
-            "plan": plan.summary(),
-            "os": {"id": self.os_id, "name": OPERATING_SYSTEMS[self.os_id]},
+            "plan": PLANS[self.plan_id].summary(),
+            "os": self._os(),
             "backups_enabled": self.backups_enabled,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
+            **self._times(),
             "message": CREATE_MESSAGE,
         }
 
