@@ -264,6 +264,7 @@ def _server_status(request: TeamHttpRequest, server_id: str) -> HttpResponse:
                 errors=errors + 1,
                 problem=found,
                 reload=bool(query.get("reload")),
+                note=bool(query.get("note")),
                 # What the card shows stays as it is: its digest, and in transition
                 # if it was.
                 shown=(shown, since is not None),
@@ -279,10 +280,12 @@ def _server_status(request: TeamHttpRequest, server_id: str) -> HttpResponse:
         # The page could show nothing of the server: now it can.
         return HttpResponseClientRefresh()
     settled_now = bool(since) and status_rules.is_settled(server.status)
+    note = bool(query.get("note"))
     context = {
-        **presenters.card_context(request, server, read_at=read_at, since=since),
+        **presenters.card_context(request, server, read_at=read_at, since=since, note=note),
         "poller_id": "live-card",
-        "replaced": _replaced_messages(server) if settled_now else [],
+        # Only when the page shows such a message (htmx logs an error for a missing one).
+        "replaced": _replaced_messages(server) if settled_now and note else [],
     }
     if presenters.row_digest(server) == shown and not errors:
         return HttpResponse(render_to_string("servers/_live.html#card_update", context, request))

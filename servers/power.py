@@ -133,11 +133,13 @@ def _gone_card(request: TeamHttpRequest, server_id: str) -> str:
 
 
 def _back(request: TeamHttpRequest, server_id: str) -> str:
-    referer = request.headers.get("Referer", "")
-    if referer and url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return referer
+    """Where a plain form POST returns: the confirmation page's `next` (the page its
+    GET came from), else the page the form was on; never another site."""
+    for candidate in (request.POST.get("next", ""), request.headers.get("Referer", "")):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
     return reverse("servers:detail", args=[server_id])
 
 
@@ -270,5 +272,7 @@ def _confirm(request: TeamHttpRequest, server_id: str, action: str) -> HttpRespo
         "badge": presenters.badge(server.status) if server else None,
         "problem": found,
         "membership": request.membership,
+        # The page the button was on, to return to after the POST.
+        "next": _back(request, server_id),
     }
     return render(request, "servers/confirm_power.html", context)

@@ -327,8 +327,10 @@ def card_context(
     errors: int = 0,
     problem: Problem | None = None,
     stale: bool = False,
+    note: bool = False,
 ) -> dict[str, Any]:
-    """The context of the detail card ("servers/detail.html#card"), its poller inside."""
+    """The context of the detail card ("servers/detail.html#card"), its poller inside;
+    `note`: the page shows a message about the transition, to replace once it ends."""
     team = request.membership.team
     return {
         "server": server,
@@ -342,7 +344,13 @@ def card_context(
         "problem": problem,
         "read_at": as_of(read_at) if read_at else None,
         "live": card_poller(
-            server, team.pk, read_at=read_at, since=since, errors=errors, problem=problem
+            server,
+            team.pk,
+            read_at=read_at,
+            since=since,
+            errors=errors,
+            problem=problem,
+            note=note,
         ),
     }
 
@@ -481,6 +489,7 @@ def card_poller(
     problem: Problem | None = None,
     reload: bool = False,
     shown: tuple[str, bool] | None = None,
+    note: bool = False,
 ) -> Poller:
     """The detail card's poller; `reload`: the page could show nothing of the server
     yet, so the first good answer reloads it; `shown`: (digest, in transition) of what
@@ -491,6 +500,8 @@ def card_poller(
     query: dict[str, Any] = {"team": team_pk, "d": digest}
     if reload:
         query["reload"] = 1
+    if note and busy:
+        query["note"] = 1
     if busy:
         query["since"] = int(since or now)
     if errors:

@@ -22,6 +22,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -208,8 +209,12 @@ def server_detail(request: TeamHttpRequest, server_id: str) -> HttpResponse:
         }
         return render(request, "servers/detail.html", context)
     learn_operating_systems([server])
+    # A message about this server's transition ("being created") is to be replaced by
+    # the card's poller once it ends. Reading the messages here leaves them to the page.
+    note_id = presenters.transition_message_id(server.id)
+    note = any(m.extra_tags == note_id for m in messages.get_messages(request))
     context = {
-        **card_context(request, server, read_at=read_at),
+        **card_context(request, server, read_at=read_at, note=note),
         **_upstream_context(None),
         "server_id": server.id,
         "entries": entries_for_server(team, server.id, limit=10),
@@ -540,14 +545,19 @@ def server_rename(request: TeamHttpRequest, server_id: str) -> HttpResponse:
     }
     if server is not None:
         if request.htmx:
-            # htmx takes the document title from a <title> in the answer.
+            # htmx takes the document title from a <title> in the answer; the page's
+            # recent activity shows the rename at once (out of band).
             context["title_oob"] = True
             response = render(request, "servers/detail.html#heading", context)
+            activity = {"entries": entries_for_server(team, server_id, limit=10), "oob": True}
+            response.write(render_to_string("servers/detail.html#activity", activity, request))
             return response
         messages.success(request, _("Server renamed to %(name)s.") % {"name": server.name})
         return redirect("servers:detail", server_id=server_id)
     if request.htmx:
-        # Swap only the form, so the heading keeps showing the current name.
+        # Swap only the form, so the heading keeps showing the current name; an
+        # earlier "Name saved." beside it is emptied out of band.
+        context["rename_oob"] = True
         response = render(request, "servers/detail.html#rename_form", context)
         return reswap(retarget(response, "#rename-form"), "outerHTML")
     return render(request, "servers/form.html", {**context, "mode": "rename", "form": form})

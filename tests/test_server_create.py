@@ -225,6 +225,10 @@ def test_the_new_servers_page_shows_provisioning(plans_api, manager_user) -> Non
     assert response.redirect_chain == [("/servers/12347/", 302)]
     assert 'data-status="provisioning"' in html
     assert "Server web-server-02 is being created." in html
+    # The message has an id, and the card's poller is told to replace it once the
+    # server is ready (issue 8: no stale words).
+    assert '<p id="message-transition-12347" class="message message-success"' in html
+    assert re.search(r'id="live-card"[^>]*hx-get="[^"]*note=1', html)
 
 
 @pytest.mark.django_db

@@ -166,6 +166,21 @@ def test_rename_through_htmx_sends_patch_with_the_name_only(api, manager_user, t
     assert "<title>web-new · VPS.org Panel</title>" in html
     entry = AuditEntry.objects.get(team=team, action="server.rename")
     assert (entry.outcome, entry.target_name) == ("ok", "web-new")
+    # The page's recent activity shows it at once (issue 8).
+    activity = html.split('<section id="server-activity"')[1]
+    assert activity.split(">")[0].endswith('hx-swap-oob="true"')
+    assert "Renamed" in activity or "rename" in activity.lower()
+
+
+@pytest.mark.django_db
+def test_a_failed_rename_empties_the_earlier_name_saved(api, manager_user) -> None:
+    """A new error replaces the old success beside the field (issue 8: no stale words)."""
+    api.patch(URL, status=503, json={"detail": "down"})
+    response = client_for(manager_user).post("/servers/12345/rename/", {"name": "x"}, **HTMX)
+    html = response.content.decode()
+    assert response["HX-Retarget"] == "#rename-form"
+    assert '<p id="rename-status" class="saved" role="status" hx-swap-oob="true"></p>' in html
+    assert "VPS.org is having trouble right now." in html
 
 
 @pytest.mark.django_db

@@ -197,7 +197,7 @@ def test_settled_answers_the_whole_card_and_replaces_the_old_words(team, operato
     listed(api, server_json(12, status="active", ip_address="203.0.113.77"))
     api.get(f"{API}/servers/12/", json=detail)
 
-    response = client_for(operator_user).get(poll(team, status="provisioning"), **HX)
+    response = client_for(operator_user).get(poll(team, status="provisioning") + "&note=1", **HX)
 
     assert response.status_code == 200
     assert response["HX-Retarget"] == "#server-card"
@@ -397,3 +397,10 @@ def test_the_detail_page_carries_one_poller(team, viewer_user, api) -> None:
     assert html.count("hx-trigger=") == 1
     assert poller(html)["query"]["d"] == [digest(status="active")]
     assert poller(html)["delay"] == 10
+
+
+def test_without_such_a_message_nothing_is_replaced(team, operator_user, api) -> None:
+    listed(api, server_json(12, status="active"))
+    api.get(f"{API}/servers/12/", json=server_json(12, status="active"))
+    html = client_for(operator_user).get(poll(team, status="provisioning"), **HX).content.decode()
+    assert "message-transition-12" not in html

@@ -84,7 +84,8 @@
     const text = button && button.firstChild;
     if (!text || text.nodeType !== Node.TEXT_NODE) return;
     button.classList.toggle("is-busy", busy);
-    button.toggleAttribute("aria-busy", busy);
+    if (busy) button.setAttribute("aria-busy", "true");
+    else button.removeAttribute("aria-busy");
     if (busy && button.dataset.busyLabel) {
       button.dataset.idleLabel = text.nodeValue;
       text.nodeValue = button.dataset.busyLabel;
@@ -102,7 +103,11 @@
     const url = evt.detail.xhr && evt.detail.xhr.responseURL;
     if (login && url && new URL(url).pathname === login) {
       evt.detail.shouldSwap = false;
-      if (!isLive(sourceOf(evt))) window.location.assign(url);
+      const elt = sourceOf(evt);
+      if (!isLive(elt)) return window.location.assign(url);
+      const note = Object.assign(document.createElement("p"), { className: "notice live-paused" });
+      note.textContent = label("sessionLabel", "Live updates have stopped.");
+      elt.replaceChildren(note);
       return;
     }
     const active = document.activeElement;
