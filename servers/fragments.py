@@ -10,8 +10,10 @@ from typing import Any
 from django.template import engines
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from servers.presenters import Badge, PowerButton, Row
+from servers.templatetags.server_format import row_labels
 
 TEMPLATE = "servers/_server.jinja.html"
 
@@ -38,12 +40,12 @@ def buttons(items: Sequence[PowerButton], name: str, within: str, csrf_token: st
 
 
 def row(value: Row, csrf_token: str, *, oob: bool = False) -> SafeString:
-    return _safe(_macros().row(value, reverse("servers:list"), _csrf(csrf_token), oob))
+    return rows([value], csrf_token, oob=oob)
 
 
 def rows(values: Sequence[Row], csrf_token: str, *, oob: bool = False) -> SafeString:
-    macro = _macros().oob_rows if oob else _macros().rows
-    return _safe(macro(values, reverse("servers:list"), _csrf(csrf_token)))
+    labels = row_labels(get_language())
+    return _safe(_macros().rows(values, reverse("servers:list"), _csrf(csrf_token), labels, oob))
 
 
 def _csrf(token: Any) -> str:

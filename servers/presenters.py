@@ -181,6 +181,7 @@ class Row:
     created_iso: str
     created_exact: str
     created_ago: str
+    os_name: str
     digest: str
 
 
@@ -231,6 +232,7 @@ class RowMaker:
             created_iso=machine,
             created_exact=exact,
             created_ago=ago,
+            os_name=(server.os.name if server.os else "") or "",
             digest=row_digest(server),
         )
 

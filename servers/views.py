@@ -547,8 +547,8 @@ def server_rename(request: TeamHttpRequest, server_id: str) -> HttpResponse:
         if request.htmx:
             # htmx takes the document title from a <title> in the answer; the page's
             # recent activity shows the rename at once (out of band).
-            context["title_oob"] = True
             response = render(request, "servers/detail.html#heading", context)
+            response.write(render_to_string("servers/detail.html#page_title", context, request))
             activity = {"entries": entries_for_server(team, server_id, limit=10), "oob": True}
             response.write(render_to_string("servers/detail.html#activity", activity, request))
             return response
