@@ -42,6 +42,7 @@ from panel.models import Role, Team
 from panel.teams import team_required
 from servers import cache as server_cache
 from servers import client as vpsorg
+from servers import protection
 from servers import status as status_rules
 from servers.api import NoToken, client_for, error_message, maybe_applied
 from servers.catalog import (
@@ -802,6 +803,29 @@ def server_rename(request: TeamHttpRequest, server_id: str) -> HttpResponse:
 @team_required(Role.MANAGER)
 def server_delete(request: TeamHttpRequest, server_id: str) -> HttpResponse:
     team = request.membership.team
+    lock = protection.lock_for(team, server_id)
+    if lock is not None:
+        # Protected: the page says so instead of offering the form, and a forced POST is
+        # refused (and audited) without anything sent to VPS.org.
+        if request.method == "POST":
+            refused = protection.DeleteRefused(lock)
+            record(
+                team,
+                request.user,
+                Action.SERVER_DELETE,
+                target_id=server_id,
+                target_name=lock.server_name,
+                error=refused,
+            )
+        context = {
+            **_upstream_context(None),
+            "protection": lock,
+            "server_id": server_id,
+            "membership": request.membership,
+            "can_manage": True,
+        }
+        status = 409 if request.method == "POST" else 200
+        return render(request, "servers/delete.html", context, status=status)
     form = DeleteForm(request.POST if request.method == "POST" else None)
     failure: vpsorg.VPSOrgError | None = None
     server: vpsorg.Server | None = None
