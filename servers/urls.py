@@ -1,6 +1,6 @@
 from django.urls import path, re_path, register_converter
 
-from servers import exports, power, protection, views
+from servers import bulk, exports, power, protection, views
 from servers.converters import ServerIdConverter
 
 app_name = "servers"
@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     # Team operations (issue 12): delete protection, bulk actions, exports
     # (servers/protection.py, bulk.py, exports.py); fixed words before any "<id>/".
+    path("bulk/", bulk.bulk, name="bulk"),
     path("export.csv", exports.servers_csv, name="export"),
     path("<server_id:server_id>/protect/", protection.protect, name="protect"),
     path("<server_id:server_id>/unprotect/", protection.unprotect, name="unprotect"),
