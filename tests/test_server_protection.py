@@ -184,11 +184,13 @@ def test_the_delete_page_says_it_is_protected_instead_of_the_form(api, team, man
     html = response.content.decode()
     assert response.status_code == 200
     assert "web-server-01 is protected from deletion" in html
-    assert "mona-manager protected it on" in html
+    assert ", mona-manager protected it: nobody can delete it" in html
     assert "A manager or admin of the team must remove the protection" in html
     assert 'name="name"' not in html
     assert "Delete this server" not in html
     assert "Remove protection" in html
+    # A plain form: removing the protection reloads the page, which then offers the form.
+    assert "hx-post" not in html.split('id="server-lock-')[1].split("</form>")[0]
     assert len(api.calls) == 0
 
 
