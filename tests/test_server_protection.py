@@ -234,6 +234,22 @@ def test_after_unprotecting_the_delete_page_offers_the_form_again(api, team, man
     assert "Delete this server" in html
 
 
+def test_the_delete_page_offers_to_protect_instead(api, team, manager_user) -> None:
+    api.get(URL, json=server_json(SID))
+    browser = client_for(manager_user)
+    html = browser.get(f"/servers/{SID}/delete/").content.decode()
+    offer = html.split('id="server-lock-')[1].split("</form>")[0]
+    assert f'action="/servers/{SID}/protect/"' in offer
+    assert "Protect from deletion" in offer
+    assert "hx-post" not in offer
+    delete_page = f"http://testserver/servers/{SID}/delete/"
+    response = browser.post(f"/servers/{SID}/protect/", HTTP_REFERER=delete_page, follow=True)
+    html = response.content.decode()
+    assert response.redirect_chain == [(delete_page, 302)]
+    assert "web-server-01 is protected from deletion" in html
+    assert "Delete this server" not in html
+
+
 def test_another_teams_lock_does_not_protect_this_teams_server(
     api, team, other_team, manager_user, outsider_user
 ) -> None:
