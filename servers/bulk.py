@@ -2,6 +2,8 @@
 
 - GET /servers/bulk/?action=reboot&id=..&id=..: the confirmation for a browser without
   JavaScript: which servers will be acted on, which skipped and why; its form POSTs.
+  With htmx it answers the confirmation alone ("#confirm", e.g. for a dialog), whose
+  form then swaps the result in its place.
 - POST /servers/bulk/ (`action`, one `id` per server, the form's `nonce`): one upstream
   call per server whose status allows the action, a few at a time (BULK_CONCURRENCY
   threads, each with its own requests session from servers/api.py), then the outcome
@@ -408,9 +410,15 @@ def _page(request: TeamHttpRequest, context: dict[str, Any], *, status: int = 20
         "preview": PREVIEW,
         **context,
     }
-    fragment = bool(request.htmx) and request.method == "POST"
-    template = "servers/bulk.html#result" if fragment else "servers/bulk.html"
-    response = render(request, template, context, status=status)
+    # htmx gets the part it swaps: the result after a POST, else the confirmation.
+    fragment = bool(request.htmx)
+    if not fragment:
+        template = "servers/bulk.html"
+    elif request.method == "POST":
+        template = "servers/bulk.html#result"
+    else:
+        template = "servers/bulk.html#confirm"
+    response = render(request, template, {**context, "fragment": fragment}, status=status)
     patch_vary_headers(response, ("HX-Request",))
     return response
 

@@ -445,3 +445,32 @@ def test_the_pages_are_valid_html(tmp_path, api, operator_user) -> None:
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert json.loads(result.stderr or '{"messages": []}')["messages"] == []
+
+
+def test_htmx_gets_the_confirmation_alone_with_a_form_that_swaps_in_the_result(
+    api, operator_user
+) -> None:
+    mock_mixed(api)
+    browser = client_for(operator_user)
+    response = browser.get("/servers/bulk/?action=reboot&id=101&id=103", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="bulk-confirm"')
+    assert "<html" not in html
+    assert '<h2 class="bulk-question">Reboot 1 server?</h2>' in html
+    assert 'hx-post="/servers/bulk/" hx-target="#bulk-confirm" hx-swap="outerHTML"' in html
+    assert posts(api) == []
+    # The full page's form is a plain one.
+    page_html = browser.get("/servers/bulk/?action=reboot&id=101").content.decode()
+    assert "<h1>Reboot 1 server?</h1>" in page_html
+    assert 'hx-post="/servers/bulk/"' not in page_html
+    assert "bulk-question" not in page_html
+
+
+def test_htmx_gets_a_bad_selection_as_a_fragment_too(api, operator_user) -> None:
+    response = client_for(operator_user).get("/servers/bulk/?action=x&id=1", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert html.lstrip().startswith('<div id="bulk-confirm"')
+    assert "Choose Start, Stop or Reboot." in html
+    assert len(api.calls) == 0
