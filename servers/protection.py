@@ -5,9 +5,9 @@
   ("servers/protection.html#lock") and a toast.
 - Before locking, the server is looked up once with the team's own token: a server of
   another account (or none) answers 404, so nobody can lock what is not the team's.
-- server_delete (servers/views.py) asks `lock_for()` first and refuses a protected
-  server without any upstream call; the list and detail pages ask `protected_ids()`,
-  one query for the whole team.
+- server_delete (servers/views.py) asks `lock_for()` first, and again just before it
+  sends the DELETE, and answers `refuse_delete()` for a protected server without any
+  upstream call; the list and detail pages ask `protected_ids()`, one query a team.
 """
 
 from __future__ import annotations
@@ -49,6 +49,29 @@ def protected_ids(team: Team) -> set[str]:
 
 def lock_for(team: Team, server_id: str) -> ServerProtection | None:
     return ServerProtection.objects.filter(team=team, server_id=str(server_id)).first()
+
+
+def refuse_delete(request: TeamHttpRequest, protection: ServerProtection) -> HttpResponse:
+    """The delete page of a protected server: who protected it and who may remove the
+    protection, instead of the form. A POST is refused (409) and audited; nothing is sent
+    to VPS.org."""
+    if request.method == "POST":
+        record(
+            request.membership.team,
+            request.user,
+            Action.SERVER_DELETE,
+            target_id=protection.server_id,
+            target_name=protection.server_name,
+            error=DeleteRefused(protection),
+        )
+    context = {
+        "protection": protection,
+        "server_id": protection.server_id,
+        "membership": request.membership,
+        "can_manage": True,
+    }
+    status = 409 if request.method == "POST" else 200
+    return render(request, "servers/delete.html", context, status=status)
 
 
 def _back(request: TeamHttpRequest, server_id: str) -> str:

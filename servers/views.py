@@ -805,27 +805,8 @@ def server_delete(request: TeamHttpRequest, server_id: str) -> HttpResponse:
     team = request.membership.team
     lock = protection.lock_for(team, server_id)
     if lock is not None:
-        # Protected: the page says so instead of offering the form, and a forced POST is
-        # refused (and audited) without anything sent to VPS.org.
-        if request.method == "POST":
-            refused = protection.DeleteRefused(lock)
-            record(
-                team,
-                request.user,
-                Action.SERVER_DELETE,
-                target_id=server_id,
-                target_name=lock.server_name,
-                error=refused,
-            )
-        context = {
-            **_upstream_context(None),
-            "protection": lock,
-            "server_id": server_id,
-            "membership": request.membership,
-            "can_manage": True,
-        }
-        status = 409 if request.method == "POST" else 200
-        return render(request, "servers/delete.html", context, status=status)
+        # Protected: the page says so instead of the form; a POST is refused, unsent.
+        return protection.refuse_delete(request, lock)
     form = DeleteForm(request.POST if request.method == "POST" else None)
     failure: vpsorg.VPSOrgError | None = None
     server: vpsorg.Server | None = None
@@ -846,6 +827,9 @@ def server_delete(request: TeamHttpRequest, server_id: str) -> HttpResponse:
                 _("That is not the server's name. Type %(name)s exactly; nothing was deleted.")
                 % {"name": server.name},
             )
+        elif (lock := protection.lock_for(team, server_id)) is not None:
+            # Protected while the server was being looked up: still nothing is sent.
+            return protection.refuse_delete(request, lock)
         else:
             try:
                 client.delete_server(server_id)

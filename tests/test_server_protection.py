@@ -214,6 +214,20 @@ def test_a_forced_delete_of_a_protected_server_sends_nothing(
     assert entry.message.startswith("Refused: the server is protected")
 
 
+def test_protected_while_the_delete_looked_the_server_up(api, team, manager_user) -> None:
+    def lookup(request) -> tuple[int, dict[str, str], str]:
+        # Another manager protects it while this delete asks VPS.org for the server.
+        protect(team, manager_user)
+        return 200, {}, json.dumps(server_json(SID))
+
+    api.add_callback("GET", URL, callback=lookup)
+    api.delete(URL, status=204)
+    response = client_for(manager_user).post(f"/servers/{SID}/delete/", {"name": "web-server-01"})
+    assert response.status_code == 409
+    assert [c.request.method for c in api.calls] == ["GET"]
+    assert AuditEntry.objects.get(action="server.delete").outcome == "error"
+
+
 def test_a_forced_htmx_delete_is_refused_too(api, team, manager_user) -> None:
     protect(team, manager_user)
     api.delete(URL, status=204)
