@@ -172,11 +172,19 @@ def unprotect(request: TeamHttpRequest, server_id: str) -> HttpResponse:
     team = request.membership.team
     existing = lock_for(team, server_id)
     if existing is None:
+        # Nothing to remove. Whether the team has such a server at all decides between
+        # "was not protected" and the 404 every unknown or foreign server gets.
+        try:
+            server = client_for(team).get_server(server_id)
+        except vpsorg.NotFound:
+            return _not_found(request, server_id)
+        except vpsorg.VPSOrgError:
+            server = vpsorg.Server(id=server_id)
         return _answer(
             request,
             server_id,
-            "",
-            _("Server %(id)s was not protected.") % {"id": server_id},
+            server.name,
+            _("%(name)s was not protected.") % {"name": server.name or server_id},
             "info",
         )
     deleted, _rows = ServerProtection.objects.filter(pk=existing.pk).delete()

@@ -102,13 +102,21 @@ def test_an_outsider_cannot_unprotect_another_teams_lock(
     api, team, manager_user, outsider_user
 ) -> None:
     protect(team, manager_user)
-    response = client_for(outsider_user).post(
+    # The outsider's team has no lock; its token finds no such server either.
+    api.get(URL, status=404, json={"detail": "Not found."})
+    response = client_for(outsider_user).post(f"/servers/{SID}/unprotect/")
+    assert response.status_code == 404
+    assert ServerProtection.objects.filter(team=team, server_id=SID).exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_unprotecting_an_unprotected_server_says_so(api, team, manager_user) -> None:
+    api.get(URL, json=server_json(SID))
+    response = client_for(manager_user).post(
         f"/servers/{SID}/unprotect/", HTTP_REFERER=BACK, follow=True
     )
-    assert response.status_code == 200
-    assert "was not protected" in response.content.decode()
-    assert ServerProtection.objects.filter(team=team, server_id=SID).exists()
-    assert len(api.calls) == 0
+    assert "web-server-01 was not protected." in response.content.decode()
+    assert not AuditEntry.objects.exists()
 
 
 def test_an_upstream_failure_locks_nothing_and_says_why(api, team, manager_user) -> None:
