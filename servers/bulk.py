@@ -36,7 +36,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -123,7 +123,7 @@ class BadSelection(Exception):
     pass
 
 
-def read_selection(data: Any) -> tuple[str, list[str], list[str]]:
+def read_selection(data: QueryDict) -> tuple[str, list[str], list[str]]:
     """(action, well-formed ids, malformed ids), each id once in the order given."""
     action = data.get("action", "")
     if action not in ACTIONS:
@@ -324,7 +324,8 @@ _audit_writes = threading.Lock()
 
 
 def wait_for_background(timeout: float = 30.0) -> bool:
-    """Until every bulk call still under way has finished (tests, and a clean shutdown)."""
+    """Until every bulk call still under way has finished and been recorded; False if the
+    timeout passed first. For tests: at exit, Python itself joins the worker threads."""
     end = time.monotonic() + timeout
     while True:
         with _runs_lock:
