@@ -408,7 +408,6 @@ def _page(request: TeamHttpRequest, context: dict[str, Any], *, status: int = 20
     context = {
         "membership": request.membership,
         "list_url": reverse("servers:list"),
-        "preview": PREVIEW,
         **context,
     }
     # htmx gets the part it swaps: the result after a POST, else the confirmation.
