@@ -71,9 +71,11 @@ MAX_MESSAGE_LENGTH = 300
 # list would otherwise cost one timeout per page.
 LIST_BUDGET = 2.0
 
-# Pages of a list fetched at once once the first page told how many there are: enough to
-# turn ten sequential round trips into three, few enough not to look like a flood.
-DEFAULT_LIST_CONCURRENCY = 4
+# Pages of a list in flight at once after the first page told how many there are. Measured
+# against the sandbox with 50 ms of latency, 1000 servers in pages of 100: 600 ms one page
+# after the other, 283 ms with 4, 210 ms with 8 (three round trips), 196 ms with 10; at
+# 0 ms all are within noise of each other (85-120 ms). 8 is the smallest for three trips.
+DEFAULT_LIST_CONCURRENCY = 8
 MAX_LIST_CONCURRENCY = 16
 
 # Backoff before each GET retry; its length is the retry limit.
