@@ -5,6 +5,28 @@ settings, and the views are its only Django-aware callers.
 
 Everything goes through :meth:`VPSOrgClient.request`, so headers, timeouts,
 retries, error mapping, redaction and logging are decided in one place.
+
+Bounded time. Every call has a total deadline, body included: the read timeout T for
+one call (its retries inside it), 2 x T for a list with all its pages. requests' own
+timeouts cannot give that: the read timeout bounds each socket read, so an upstream
+that sends a byte a second holds a call for as long as it likes. The mechanism chosen
+is the simplest that bounds a dripped status line and headers as well as a dripped
+body: before every read of the response's socket, its timeout is set to the time left
+(http.client's `response_class` hook, on urllib3 connection classes that a
+`DeadlineAdapter` mounts on the session). It needs no thread, works the same over TLS,
+and leaves the connection pool and keep-alive as they were. The alternatives were
+worse: `stream=True` with a deadline between body chunks leaves the headers unbounded;
+running the call in a thread abandoned at the deadline leaks that thread; a watchdog
+thread shutting sockets down needs the same access to the socket plus a thread. A call
+cut at its deadline raises Unavailable caused by DeadlineExceeded, a requests
+ReadTimeout: for a write, the request left and may have been applied.
+
+Concurrent pages. A list's first page tells how many items there are; when its `next`
+link is of the predictable page-number form, the other pages are asked at once, at
+most `list_concurrency` in flight, through the same choke point (same-origin check,
+retries, deadline), in a small thread pool joined before the call returns. The session
+(shared by the threads of one call; requests' HTTPAdapter and urllib3's pools are
+thread-safe) gets a pool large enough to keep all those connections alive between calls.
 """
 
 from __future__ import annotations
@@ -521,23 +543,10 @@ def _parse_retry_after(value: str | None) -> float | None:
 # Deadlines: the whole answer, not each socket read
 # --------------------------------------------------------------------------
 #
-# requests' read timeout bounds each socket read, so an upstream that sends a
-# byte every second never trips it (urllib3's Timeout documents this, and its
-# `total` only adds the connect time to it). The client therefore sets a deadline
-# on every attempt and clamps the socket's timeout to the time left before EVERY
-# read: the status line and headers (http.client reads them through the same
-# file) as well as the body. Once the time is up the next read raises
-# socket.timeout, which urllib3 and requests turn into their own timeout errors
-# and which closes the connection instead of returning it to the pool.
-#
-# Why this and not another mechanism: it needs no thread at all (a watchdog that
-# shuts sockets down would need one, and a thread per call that is abandoned at
-# the deadline would leak it), it works the same over TLS (SSLSocket reads obey
-# the same timeout), and `stream=True` with a deadline between body chunks would
-# leave the headers unbounded. The hook is http.client's documented
-# `response_class`, set on urllib3 connection classes that an HTTPAdapter mounts
-# on the session; nothing is monkeypatched. A response read outside a client
-# call (no deadline set) behaves exactly as before.
+# See the module docstring for why the deadline works this way. The current attempt's
+# deadline lives in a thread-local, set by _send around session.request(): the response
+# is built and read in that same thread, and a response read outside a client call (no
+# deadline set) behaves exactly as before.
 
 _attempt = threading.local()
 
@@ -802,7 +811,7 @@ class VPSOrgClient:
         while True:
             attempt_started = now if attempt == 0 else self._clock()
             remaining = budget - (attempt_started - started)
-            if remaining <= 0:
+            if remaining <= 0 or (abandoned is not None and abandoned.is_set()):
                 # A part of an answer is no answer: say it took too long instead.
                 raise Unavailable("The VPS.org API did not answer in time.", status=None)
             deadline = _Deadline(time.monotonic() + remaining, abandoned)
@@ -818,7 +827,8 @@ class VPSOrgClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                self._log(method, log_path, type(exc).__name__, attempt_started, attempt)
+                outcome = "DeadlineExceeded" if deadline.expired else type(exc).__name__
+                self._log(method, log_path, outcome, attempt_started, attempt)
                 if deadline.expired:
                     # urllib3 reports the cut as a read timeout or, inside the body, as a
                     # connection error; either way the answer was too slow, and a write

@@ -403,3 +403,24 @@ def test_thousand_servers_concurrently_is_faster_with_latency(thousand: Any) -> 
     # Ten round trips of 50 ms one after the other against one plus three batches.
     assert timings[1] >= 0.5
     assert timings[4] < timings[1] * 0.75
+
+
+def test_a_failing_page_stops_a_dripping_one_at_its_next_byte() -> None:
+    # Page 3 drips for far longer than the failure of page 2 takes to arrive: the list
+    # fails as soon as page 3's next byte comes, not at the 2 x 5 s deadline.
+    def route(request: Request) -> Answer:
+        page = request.query.get("page", ["1"])[0]
+        if page == "1":
+            return _numbered(count=30, per_page=10, delay=0)(request)
+        if page == "2":
+            return Answer(status=401, body={"detail": "Invalid token."}, delay=0.3)
+        return Answer(body={"count": 30, "results": []}, how="headers", interval=0.2)
+
+    with local_upstream(route) as upstream:
+        client = VPSOrgClient(TOKEN, base_url=upstream.url, timeout=5, list_concurrency=2)
+        started = time.monotonic()
+        with pytest.raises(Unauthorized):
+            client.list_servers()
+        took = time.monotonic() - started
+        client.close()
+    assert took < 1.0
