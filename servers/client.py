@@ -582,6 +582,9 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
     def readinto(self, buffer: Any) -> int | None:
         deadline = self._deadline
         if deadline.abandoned is not None and deadline.abandoned.is_set():

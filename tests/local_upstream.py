@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -77,8 +78,9 @@ def _drip(connection: socket.socket, data: bytes, interval: float) -> None:
 
 
 @contextmanager
-def local_upstream(route: Route) -> Iterator[Upstream]:
-    """Serve `route` on 127.0.0.1 (a free port) for the duration of the block."""
+def local_upstream(route: Route, tls: ssl.SSLContext | None = None) -> Iterator[Upstream]:
+    """Serve `route` on 127.0.0.1 (a free port) for the duration of the block, over TLS
+    if given a server context."""
     upstream: Upstream
 
     class Handler(socketserver.StreamRequestHandler):
@@ -132,9 +134,15 @@ def local_upstream(route: Route) -> Iterator[Upstream]:
         daemon_threads = True
         allow_reuse_address = True
 
+        def get_request(self) -> tuple[Any, Any]:
+            connection, address = super().get_request()
+            if tls is not None:
+                connection = tls.wrap_socket(connection, server_side=True)
+            return connection, address
+
     server = Server(("127.0.0.1", 0), Handler)
     host, port = server.server_address[:2]
-    upstream = Upstream(url=f"http://{host}:{port}/api/v1")
+    upstream = Upstream(url=f"{'https' if tls else 'http'}://{host}:{port}/api/v1")
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )

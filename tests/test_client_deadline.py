@@ -8,14 +8,21 @@ whether the status line and headers or the body are dripped.
 
 from __future__ import annotations
 
+import datetime
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from servers.api import maybe_applied
 from servers.client import DeadlineExceeded, Unavailable, VPSOrgClient
@@ -169,3 +176,56 @@ def test_threads_of_other_calls_are_not_affected() -> None:
     assert results["patient"][0] is None
     assert isinstance(results["hasty"][0], Unavailable)
     assert results["hasty"][1] < 0.5 + SLACK
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> ssl.SSLContext:
+    """A server context with a throwaway self-signed certificate for 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+@pytest.mark.parametrize("how", ["headers", "body"])
+def test_the_deadline_holds_over_tls(tls_server: ssl.SSLContext, how: str) -> None:
+    # The real API is https: TLS reads go through the same clamped socket timeout.
+    def route(request: Request) -> Answer:
+        slow = request.path.endswith("/12345/")
+        return Answer(body=DETAIL_EXAMPLE, how=how if slow else "whole", interval=0.2)
+
+    with local_upstream(route, tls=tls_server) as upstream:
+        session = requests.Session()
+        # What is tested is the deadline, not certificate checks; the environment's CA
+        # bundle variables would otherwise override verify=False.
+        session.verify = False
+        session.trust_env = False
+        client = VPSOrgClient(TOKEN, base_url=upstream.url, timeout=T, session=session)
+        assert client.get_server(1).name == DETAIL_EXAMPLE["name"]
+        error, took, _ = _timed(lambda: client.get_server(12345))
+        session.close()
+    assert upstream.url.startswith("https://")
+    assert isinstance(error, Unavailable) and isinstance(error.__cause__, DeadlineExceeded)
+    assert T - 0.05 <= took < T + SLACK
