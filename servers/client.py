@@ -32,6 +32,7 @@ thread-safe) gets a pool large enough to keep all those connections alive betwee
 from __future__ import annotations
 
 import http.client
+import http.cookiejar
 import io
 import logging
 import math
@@ -735,6 +736,10 @@ class VPSOrgClient:
         self._token: str = (token or "").strip()
         self._owns_session = session is None
         self._session: requests.Session = session or requests.Session()
+        if session is None:
+            # The token is the only credential, and a jar nobody writes to is safe to
+            # read from the threads of a concurrent list.
+            self._session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         # The deadline needs the adapter's connection classes; the pool must hold one
         # connection per concurrent page so keep-alive survives from call to call.
         _use_deadline_adapter(self._session, list_concurrency)

@@ -424,3 +424,11 @@ def test_a_failing_page_stops_a_dripping_one_at_its_next_byte() -> None:
         took = time.monotonic() - started
         client.close()
     assert took < 1.0
+
+
+def test_the_clients_own_session_keeps_no_cookies(rsps: responses.RequestsMock) -> None:
+    # Pages read at once share the session; a jar nothing writes to is safe to share.
+    client = VPSOrgClient(TOKEN)
+    rsps.get(SERVERS, json={"results": []}, headers={"Set-Cookie": "sessionid=abc; Path=/"})
+    client.list_servers()
+    assert len(client._session.cookies) == 0
