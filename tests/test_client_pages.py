@@ -335,7 +335,7 @@ def test_the_concurrency_bound_holds_in_flight(concurrency: int) -> None:
 
 
 def test_a_failing_page_cancels_the_pages_not_yet_asked() -> None:
-    slow = _numbered(count=100, per_page=10, delay=0.2)
+    slow = _numbered(count=100, per_page=10, delay=0.5)
 
     def route(request: Request) -> Answer:
         if request.query.get("page") == ["2"]:
@@ -423,7 +423,7 @@ def test_a_failing_page_stops_a_dripping_one_at_its_next_byte() -> None:
             client.list_servers()
         took = time.monotonic() - started
         client.close()
-    assert took < 1.0
+    assert took < 1.5  # the deadline is 10 s
 
 
 def test_the_clients_own_session_keeps_no_cookies(rsps: responses.RequestsMock) -> None:
