@@ -596,8 +596,8 @@ class _DeadlineReader(io.RawIOBase):
             raise TimeoutError("the deadline for the whole answer has passed")
         clamped = remaining if self._read_timeout is None else min(self._read_timeout, remaining)
         if self._sock.fileno() != -1:
-            # http.client closes the socket after the last byte of a body it knows the
-            # length of; the reads after that only drain the buffer.
+            # A socket closed under the response: the read below fails as it always did,
+            # rather than settimeout() with a less telling error.
             self._sock.settimeout(clamped)
         try:
             return self._raw.readinto(buffer)
