@@ -46,6 +46,10 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     """A threading server that knows its sandbox and can cut its open connections."""
 
     daemon_threads = True
+    # socketserver's default backlog is 5: a client opening more connections at once (a
+    # list read several pages at a time, tests creating servers from 20 threads) had
+    # some reset by a full accept queue.
+    request_queue_size = 128
 
     def __init__(
         self,

@@ -133,6 +133,7 @@ def local_upstream(route: Route, tls: ssl.SSLContext | None = None) -> Iterator[
     class Server(socketserver.ThreadingTCPServer):
         daemon_threads = True
         allow_reuse_address = True
+        request_queue_size = 64  # the default 5 could reset concurrent connections
 
         def get_request(self) -> tuple[Any, Any]:
             connection, address = super().get_request()
