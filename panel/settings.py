@@ -193,6 +193,10 @@ if not (_list_concurrency.isascii() and _list_concurrency.isdigit()) or not (
         f"VPSORG_LIST_CONCURRENCY must be a whole number from 1 to 16, not {_list_concurrency!r}"
     )
 VPSORG_LIST_CONCURRENCY = int(_list_concurrency)
+# Bulk power actions (servers/bulk.py): how many calls to VPS.org one request makes at once.
+BULK_CONCURRENCY = env.int("BULK_CONCURRENCY", default=4)
+if not 1 <= BULK_CONCURRENCY <= 32:
+    raise ImproperlyConfigured(f"BULK_CONCURRENCY must be between 1 and 32, not {BULK_CONCURRENCY}")
 
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotation).
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
