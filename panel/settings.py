@@ -191,6 +191,16 @@ VPSORG_API_URL = env.str("VPSORG_API_URL", default="https://admin.vps.org/api/v1
 if not VPSORG_API_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"VPSORG_API_URL must be an http(s) URL, not {VPSORG_API_URL!r}")
 VPSORG_TIMEOUT = _positive_float("VPSORG_TIMEOUT", 10.0)
+# Pages of a long list asked at once, once the first page has told how many there are
+# (servers.client's DEFAULT_LIST_CONCURRENCY and MAX_LIST_CONCURRENCY; a test keeps them equal).
+_list_concurrency = env.str("VPSORG_LIST_CONCURRENCY", default="8").strip()
+if not (_list_concurrency.isascii() and _list_concurrency.isdigit()) or not (
+    1 <= int(_list_concurrency) <= 16
+):
+    raise ImproperlyConfigured(
+        f"VPSORG_LIST_CONCURRENCY must be a whole number from 1 to 16, not {_list_concurrency!r}"
+    )
+VPSORG_LIST_CONCURRENCY = int(_list_concurrency)
 # Bulk power actions (servers/bulk.py): how many calls to VPS.org one request makes at once.
 BULK_CONCURRENCY = env.int("BULK_CONCURRENCY", default=4)
 if not 1 <= BULK_CONCURRENCY <= 32:
