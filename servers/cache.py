@@ -168,15 +168,18 @@ def _fill(key: str, fetch: Callable[[], Any], known: str | None) -> dict[str, An
 
 def _remember_departed(known: str, servers: list[vpsorg.Server]) -> None:
     """Names of the servers that left the list since the last good one: a page that
-    still shows them says which one was deleted elsewhere."""
-    before = cache.get(known)
-    if not isinstance(before, dict) or not isinstance(before.get("value"), list):
-        return
-    now = {s.id for s in servers}
-    gone = {s.id: s.name for s in before["value"] if s.id not in now}
-    if gone:
-        key = f"{known}:departed"
-        cache.set(key, {**(cache.get(key) or {}), **gone}, 3600)
+    still shows them says which one was deleted elsewhere. Only names are compared (a
+    small entry), not the whole previous list."""
+    names_key = f"{known}:names"
+    before = cache.get(names_key)
+    now = {s.id: s.name for s in servers}
+    if before != now:
+        cache.set(names_key, now, KNOWN_SECONDS)
+    if isinstance(before, dict):
+        gone = {i: n for i, n in before.items() if i not in now}
+        if gone:
+            key = f"{known}:departed"
+            cache.set(key, {**(cache.get(key) or {}), **gone}, 3600)
 
 
 def departed_names(team: Team) -> dict[str, str]:
