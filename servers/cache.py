@@ -25,6 +25,7 @@ upstream call per entry per interval, whatever V and K.
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import dataclasses
 import hashlib
@@ -47,6 +48,7 @@ _KEEP = 120
 _WAIT_STEP = 0.02
 # The last good answers, for outages: long enough to span one.
 KNOWN_SECONDS = 24 * 3600
+KNOWN_REFRESH = 10
 
 # Wall-clock time, shared between workers and hosts (monotonic clocks are not).
 clock: Callable[[], float] = time.time
@@ -162,7 +164,11 @@ def _fill(key: str, fetch: Callable[[], Any], known: str | None) -> dict[str, An
     if known is not None:
         if known.endswith(":list") and isinstance(value, list):
             _remember_departed(known, value)
-        cache.set(known, entry, KNOWN_SECONDS)
+        # The last-known twin is rewritten at most every KNOWN_REFRESH seconds: an outage
+        # shows a state at most that much older than the last good answer (and says
+        # when it was read), and a busy team's fills do not pickle the list twice.
+        if cache.add(f"{known}:fresh", 1, KNOWN_REFRESH):
+            cache.set(known, entry, KNOWN_SECONDS)
     return entry
 
 
@@ -347,6 +353,9 @@ def peek_server(team: Team, server_id: str) -> vpsorg.Server | None:
 
 def invalidate(team: Team) -> None:
     """Forget everything cached for the team (after its own create, edit, delete, power)."""
+    # The team's own change shows in the next last-known list at once.
+    with contextlib.suppress(NoToken):
+        cache.delete(f"{_known_prefix(team)}:list:fresh")
     key = _generation_key(team)
     # add() then incr(): atomic in Redis and memcached, so two workers invalidating at
     # once both move the generation on.

@@ -340,3 +340,18 @@ def test_servers_that_left_the_list_are_remembered_by_name(team, api, clock) -> 
     clock.advance(5)
     cache.list_servers(team)
     assert cache.departed_names(team) == {"7": "db"}
+
+
+def test_the_last_known_list_is_rewritten_sparingly_but_follows_own_changes(
+    team, api, clock
+) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1), server_json(7)]))
+    cache.list_servers(team)
+    api.replace("GET", f"{API}/servers/", json=page([server_json(1)]))
+    clock.advance(5)
+    cache.list_servers(team)
+    # Within KNOWN_REFRESH seconds: the twin still holds the first read (and says so).
+    assert [s.id for s in cache.last_known_list(team)[0]] == ["1", "7"]
+    cache.invalidate(team)  # the team's own delete, say
+    cache.list_servers(team)
+    assert [s.id for s in cache.last_known_list(team)[0]] == ["1"]
