@@ -61,19 +61,19 @@ class PowerButton:
     label: str
     busy: str
     danger: bool
+    # The group's accessible name ("Power actions for web-01"), the same on each button.
+    group: str = ""
     # Stop and Reboot ask first (a dialog with scripts, a page without).
     confirm_title: str = ""
     confirm_detail: str = ""
-
-    @property
-    def confirm(self) -> str:
-        return f"{self.confirm_title} {self.confirm_detail}" if self.confirm_title else ""
+    confirm: str = ""
 
 
 @lru_cache(maxsize=16)
 def _button_words(language: str | None) -> dict[str, tuple[str, str, str, str]]:
     """(label, busy label, confirmation title with %(name)s, confirmation detail)."""
     return {
+        "group": (_("Power actions for %(name)s"), "", "", ""),
         "start": (_("Start"), _("Starting…"), "", ""),
         "stop": (
             _("Stop"),
@@ -111,10 +111,15 @@ class ButtonMaker:
     def __call__(self, server: vpsorg.Server) -> list[PowerButton]:
         if not self.allowed:
             return []
-        name = server.name or server.id
+        actions = status_rules.allowed_actions(server.status)
+        if not actions:
+            return []
+        values = {"name": server.name or server.id}
+        group = self.words["group"][0] % values
         buttons = []
-        for action in status_rules.allowed_actions(server.status):
+        for action in actions:
             label, busy, title, detail = self.words[action]
+            title = title % values if title else ""
             buttons.append(
                 PowerButton(
                     action=action,
@@ -122,8 +127,10 @@ class ButtonMaker:
                     label=label,
                     busy=busy,
                     danger=action == "stop",
-                    confirm_title=title % {"name": name} if title else "",
+                    group=group,
+                    confirm_title=title,
                     confirm_detail=detail,
+                    confirm=f"{title} {detail}" if title else "",
                 )
             )
         return buttons
@@ -214,6 +221,7 @@ class RowMaker:
         self.language = get_language()
         self.now = timezone.now()
         self.buttons = ButtonMaker(membership)
+        self.badges: dict[str, Badge] = {}
 
     def __call__(self, server: vpsorg.Server) -> Row:
         created = server.created_at
@@ -226,7 +234,8 @@ class RowMaker:
             machine = exact = ago = ""
         return Row(
             server=server,
-            badge=badge(server.status),
+            badge=self.badges.get(server.status)
+            or self.badges.setdefault(server.status, badge(server.status)),
             buttons=self.buttons(server),
             plan_specs=plan_specs_text(server.plan, self.language) if server.plan else "",
             created_iso=machine,

@@ -404,3 +404,33 @@ def test_without_such_a_message_nothing_is_replaced(team, operator_user, api) ->
     api.get(f"{API}/servers/12/", json=server_json(12, status="active"))
     html = client_for(operator_user).get(poll(team, status="provisioning"), **HX).content.decode()
     assert "message-transition-12" not in html
+
+
+def test_the_poll_delays_come_from_the_environment() -> None:
+    """Read once per process: checked in a subprocess, as tests/test_settings.py does."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import django; from django.conf import settings; django.setup(); "
+        "print(settings.LIVE_IDLE_SECONDS, settings.LIVE_BUSY_SECONDS)"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "panel.settings",
+        "LIVE_IDLE_SECONDS": "4",
+        "LIVE_BUSY_SECONDS": "0.5",
+    }
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split() == ["4.0", "0.5"], result.stderr
+    env["LIVE_IDLE_SECONDS"] = "never"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "LIVE_IDLE_SECONDS must be a number of seconds" in result.stderr
