@@ -26,33 +26,24 @@
     }
   });
 
-  // --- Toasts (HX-Trigger "panel:toast" {message, level}) ---
+  // --- Toasts (HX-Trigger "panel:toast" {message, level, detail}); markup: base.html ---
   function toast(message, level, detail) {
     const box = region();
-    if (!box || !message) return;
-    const item = document.createElement("div");
-    item.className = `toast toast-${level || "info"}`;
+    const shape = document.getElementById("toast-template");
+    if (!box || !shape || !message) return;
+    const item = shape.content.firstElementChild.cloneNode(true);
+    item.classList.add(`toast-${level || "info"}`);
     if (level === "error") item.setAttribute("role", "alert");
-    const text = document.createElement("p");
-    text.textContent = message;
-    if (detail) text.append(" ", Object.assign(document.createElement("small"), { textContent: detail }));
-    const close = document.createElement("button");
-    close.type = "button";
-    close.className = "toast-close";
-    close.setAttribute("aria-label", label("dismissLabel", "Dismiss"));
-    close.textContent = "×";
-    close.addEventListener("click", () => item.remove());
-    item.append(text, close);
+    item.querySelector("[data-toast-message]").textContent = message;
+    item.querySelector("[data-toast-detail]").textContent = detail || "";
+    item.querySelector("button").addEventListener("click", () => item.remove());
     box.append(item);
     while (box.children.length > 4) box.firstElementChild.remove();
     // Errors stay longer; a hovered or focused toast stays until left.
     let timer = setTimeout(() => item.remove(), level === "error" ? 12000 : 6000);
-    const hold = () => clearTimeout(timer);
     const release = () => { clearTimeout(timer); timer = setTimeout(() => item.remove(), 3000); };
-    item.addEventListener("mouseenter", hold);
-    item.addEventListener("mouseleave", release);
-    item.addEventListener("focusin", hold);
-    item.addEventListener("focusout", release);
+    for (const name of ["mouseenter", "focusin"]) item.addEventListener(name, () => clearTimeout(timer));
+    for (const name of ["mouseleave", "focusout"]) item.addEventListener(name, release);
   }
   document.addEventListener("panel:toast", (evt) => toast(evt.detail.message, evt.detail.level, evt.detail.detail));
 
@@ -84,14 +75,11 @@
     const text = button && button.firstChild;
     if (!text || text.nodeType !== Node.TEXT_NODE) return;
     button.classList.toggle("is-busy", busy);
-    if (busy) button.setAttribute("aria-busy", "true");
-    else button.removeAttribute("aria-busy");
-    if (busy && button.dataset.busyLabel) {
+    if (busy) {
+      button.setAttribute("aria-busy", "true");
       button.dataset.idleLabel = text.nodeValue;
-      text.nodeValue = button.dataset.busyLabel;
-    } else if (!busy && button.dataset.idleLabel) {
-      text.nodeValue = button.dataset.idleLabel;
-    }
+    } else button.removeAttribute("aria-busy");
+    text.nodeValue = (busy ? button.dataset.busyLabel : button.dataset.idleLabel) || text.nodeValue;
   }
 
   // --- Focus: a swapped row or card takes the focused button with it; land on the same
@@ -133,30 +121,23 @@
     if (elt && elt.matches && elt.matches("form.power-form") && elt.isConnected) setBusy(elt, false);
   });
 
-  // --- Failures of the user's own requests (a 403, a dropped connection) as toasts ---
-  document.addEventListener("htmx:responseError", (evt) => {
-    if (isLive(sourceOf(evt))) return;
-    const status = evt.detail.xhr.status;
-    toast(status === 403 ? label("forbiddenLabel", "You are not allowed to do this.")
-      : label("errorLabel", "The panel could not do this (HTTP %s).").replace("%s", status), "error");
-  });
-  document.addEventListener("htmx:sendError", (evt) => {
-    if (!isLive(sourceOf(evt))) toast(label("networkLabel", "The panel could not be reached."), "error");
-  });
-  // The panel itself did not answer a live element (restarting, offline): only then
-  // does the page choose when to ask again.
+  // --- Failures: the user's own requests (a 403, a dropped connection) become toasts; a
+  // live element the panel itself did not answer (restarting, offline) asks again in 30 s.
   for (const name of ["htmx:sendError", "htmx:responseError"]) {
     document.addEventListener(name, (evt) => {
-      if (isLive(sourceOf(evt))) setTimeout(() => htmx.trigger(document.body, "panel:wake"), 30000);
+      if (isLive(sourceOf(evt))) return setTimeout(() => htmx.trigger(document.body, "panel:wake"), 30000);
+      const status = evt.detail.xhr && evt.detail.xhr.status;
+      toast(name === "htmx:sendError" ? label("networkLabel", "The panel could not be reached.")
+        : status === 403 ? label("forbiddenLabel", "You are not allowed to do this.")
+          : label("errorLabel", "The panel could not do this (HTTP %s).").replace("%s", status), "error");
     });
   }
 
   // --- Copy buttons (shown only where the clipboard works): data-copy is the text, or
   // "#id" of a field whose value is copied. Fields marked data-select-on-focus select. ---
-  function showCopyButtons(root) {
-    if (!navigator.clipboard) return;
-    for (const button of root.querySelectorAll("button[data-copy][hidden]")) button.hidden = false;
-  }
+  const showCopyButtons = (root) => {
+    for (const button of root.querySelectorAll("button[data-copy][hidden]")) button.hidden = !navigator.clipboard;
+  };
   document.addEventListener("click", async (evt) => {
     const button = evt.target.closest("button[data-copy]");
     if (!button) return;

@@ -13,7 +13,7 @@
     }
   });
 
-  // A form marked data-once sends once: a double click must not post twice. Coming back
+  // A form marked data-once sends once (a double click must not post twice); coming back
   // to the page (back button, bfcache) gives a usable form again.
   const busy = (form, on) => {
     for (const button of form.querySelectorAll("button[type=submit]")) {
@@ -23,11 +23,10 @@
     }
   };
   document.addEventListener("submit", (evt) => {
-    const form = evt.target;
-    if (!form.matches || !form.matches("form[data-once]")) return;
-    if (form.dataset.sent) return evt.preventDefault();
-    form.dataset.sent = "1";
-    busy(form, true);
+    if (!evt.target.matches("form[data-once]")) return;
+    if (evt.target.dataset.sent) return evt.preventDefault();
+    evt.target.dataset.sent = "1";
+    busy(evt.target, true);
   });
   window.addEventListener("pageshow", () => {
     for (const form of document.querySelectorAll("form[data-once][data-sent]")) {
