@@ -4,6 +4,7 @@ Every value has a name in ../shared/DESIGN.md. A value that cannot be read fails
 loudly at start-up (ImproperlyConfigured) rather than being silently replaced.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -183,6 +184,13 @@ VPSORG_API_URL = env.str("VPSORG_API_URL", default="https://admin.vps.org/api/v1
 if not VPSORG_API_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"VPSORG_API_URL must be an http(s) URL, not {VPSORG_API_URL!r}")
 VPSORG_TIMEOUT = _positive_float("VPSORG_TIMEOUT", 10.0)
+
+# The currency of the plans' prices (ISO 4217), shown in the user's locale (servers/money.py).
+PRICE_CURRENCY = env.str("PRICE_CURRENCY", default="USD").strip().upper()
+if not re.fullmatch(r"[A-Z]{3}", PRICE_CURRENCY):
+    raise ImproperlyConfigured(
+        f"PRICE_CURRENCY must be a three-letter ISO 4217 code such as USD, not {PRICE_CURRENCY!r}"
+    )
 
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotation).
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])

@@ -563,6 +563,28 @@ def _duplicate_response(request: TeamHttpRequest, earlier: str) -> HttpResponse:
     return redirect("servers:list")
 
 
+def _credits_message(form: ServerCreateForm, error: vpsorg.PaymentRequired) -> str:
+    """A 402 in numbers: the plan's price, and what VPS.org said (its answer may carry the
+    balance; the Account API gives none, so the panel cannot show it beforehand)."""
+    plan = form.chosen_plan()
+    parts = [
+        _("The VPS.org account does not have enough credits for this server.")
+        if plan is None or not plan.monthly
+        else _(
+            "The VPS.org account does not have enough credits for this server: "
+            "%(plan)s costs %(price)s a month."
+        )
+        % {"plan": plan.plan.name, "price": plan.monthly}
+    ]
+    detail = (error.message or "").strip()
+    if detail and detail.rstrip(".").casefold() not in ("payment required", "insufficient credits"):
+        parts.append(_("VPS.org said: %(detail)s") % {"detail": detail})
+    else:
+        parts.append(_("VPS.org does not tell the panel the account's balance."))
+    parts.append(_("Add credits at VPS.org, or choose a smaller plan, then try again."))
+    return " ".join(parts)
+
+
 def _create_form(
     request: TeamHttpRequest, data: QueryDict | None, plans: list[vpsorg.Plan] | None
 ) -> ServerCreateForm:
@@ -593,6 +615,7 @@ def server_create(request: TeamHttpRequest) -> HttpResponse:
     uncertain = False
     plans: list[vpsorg.Plan] | None = None
     client: vpsorg.VPSOrgClient | None = None
+    credits_error: str | None = None
     try:
         client = client_for(team)
         plans = plans_for(team, client)
@@ -622,6 +645,8 @@ def server_create(request: TeamHttpRequest) -> HttpResponse:
                     apply_api_errors(form, exc)
                 else:
                     failure = exc
+                    if isinstance(exc, vpsorg.PaymentRequired):
+                        credits_error = _credits_message(form, exc)
         else:
             guard.created(server.id)
             record(
@@ -651,12 +676,9 @@ def server_create(request: TeamHttpRequest) -> HttpResponse:
     }
     if uncertain and failure is not None:
         context["error"] = _uncertain_message(failure)
-    if request.htmx and request.method == "GET":
-        response = render(request, "servers/form.html#plan_field", context)
-    else:
-        response = render(request, "servers/form.html", context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    if credits_error:
+        context["error"] = credits_error
+    return render(request, "servers/form.html", context)
 
 
 # --------------------------------------------------------------------------------------
