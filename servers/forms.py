@@ -331,8 +331,12 @@ class SSHKeyForm(forms.ModelForm):
         }
 
     def __init__(self, *args: Any, team: Any, **kwargs: Any) -> None:
+        # Labels above their fields, without a colon, as on every other form (PanelForm).
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.instance.team = team
+        self.fields["key_id"].widget.attrs.update({"inputmode": "numeric", "autocomplete": "off"})
+        self.fields["name"].widget.attrs.update({"autocomplete": "off"})
 
     def validate_unique(self) -> None:
         # team is not a form field, so ModelForm would skip the per-team constraints.
