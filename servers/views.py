@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url, reswap, retarget
 
-from panel.audit import Action, entries_for_server, record
+from panel.audit import Action, changes_between, entries_for_server, record
 from panel.http import TeamHttpRequest
 from panel.models import Role, Team
 from panel.teams import team_required
@@ -723,6 +723,7 @@ def server_edit(request: TeamHttpRequest, server_id: str) -> HttpResponse:
                     Action.SERVER_EDIT,
                     target_id=server_id,
                     target_name=server.name or data["name"],
+                    changes=changes_between(server_cache.peek_server(team, server_id), server),
                 )
                 _invalidate(team)
                 messages.success(
@@ -786,6 +787,11 @@ def server_rename(request: TeamHttpRequest, server_id: str) -> HttpResponse:
                 Action.SERVER_RENAME,
                 target_id=server_id,
                 target_name=server.name or name,
+                changes=changes_between(
+                    server_cache.peek_server(team, server_id),
+                    replace(server, name=server.name or name),
+                    ("name",),
+                ),
             )
             _invalidate(team)
             if not server.name:
