@@ -12,6 +12,7 @@ from django.test import Client
 
 from panel.models import Membership, Role, Team, TeamToken
 from sandbox import start_sandbox
+from servers.models import OperatingSystem
 from tests.e2e.conftest import SANDBOX_TOKEN
 
 
@@ -30,6 +31,8 @@ def manager(transactional_db: Any, upstream: Any) -> User:
     stored.save()
     user = User.objects.create_user("cora", password="cora-password-1")
     Membership.objects.create(team=team, user=user, role=Role.MANAGER)
+    # The seeded catalog entry, again: a transactional test before this one flushed it.
+    OperatingSystem.objects.get_or_create(api_id="3", defaults={"name": "Debian 12"})
     return user
 
 
