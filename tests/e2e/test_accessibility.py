@@ -30,6 +30,8 @@ PAGES = {
     "token": "/team/token/",
     "ssh-keys": "/servers/ssh-keys/",
     "login": "/accounts/login/",
+    # The wrong-password message (.form-errors), as prominent as it is readable.
+    "login-error": "/accounts/login/",
 }
 THEMES = ("light", "dark")
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
@@ -113,7 +115,7 @@ def test_no_serious_violation(
         viewport={"width": w, "height": h}, color_scheme=theme, bypass_csp=True
     )
     try:
-        if name != "login":
+        if not name.startswith("login"):
             client = Client()
             client.force_login(admin)
             context.add_cookies(
@@ -129,6 +131,11 @@ def test_no_serious_violation(
         page.set_default_timeout(10_000)
         response = page.goto(f"{live_server.url}{PAGES[name]}")
         assert response is not None and response.status == 200
+        if name == "login-error":
+            page.fill("input[name=username], input[name=login]", "ada")
+            page.fill("input[name=password]", "not-the-password")
+            page.click("main button[type=submit]")
+            page.locator(".form-errors").wait_for()
         # The theme really is the one asked for (the tokens follow prefers-color-scheme).
         scheme = page.evaluate("getComputedStyle(document.documentElement).colorScheme")
         assert scheme == theme
