@@ -36,6 +36,17 @@ class Action:
     MEMBER_LEAVE = "member.leave"
     SSH_KEY_ADD = "ssh_key.add"
     SSH_KEY_DELETE = "ssh_key.delete"
+    # Accounts: recorded in every team of the account (panel/account_signals.py).
+    SIGN_IN = "account.sign_in"
+    SIGN_IN_FAILED = "account.sign_in_failed"
+    SECOND_FACTOR_FAILED = "account.2fa_failed"
+    TWO_FACTOR_ADD = "account.2fa_add"
+    TWO_FACTOR_REMOVE = "account.2fa_remove"
+    RECOVERY_CODES_NEW = "account.recovery_codes_new"
+    RECOVERY_CODE_USE = "account.recovery_code_use"
+    PASSWORD_CHANGE = "account.password_change"  # noqa: S105 - an action name
+    TEAM_REQUIRE_2FA = "team.require_2fa"
+    TEAM_ALLOW_NO_2FA = "team.allow_no_2fa"
 
     LABELS = {
         SERVER_CREATE: _("Server created"),
@@ -56,6 +67,16 @@ class Action:
         MEMBER_LEAVE: _("Member left"),
         SSH_KEY_ADD: _("SSH key saved"),
         SSH_KEY_DELETE: _("SSH key removed"),
+        SIGN_IN: _("Signed in"),
+        SIGN_IN_FAILED: _("Failed sign-in"),
+        SECOND_FACTOR_FAILED: _("Wrong two-factor code"),
+        TWO_FACTOR_ADD: _("Two-factor method added"),
+        TWO_FACTOR_REMOVE: _("Two-factor method removed"),
+        RECOVERY_CODES_NEW: _("New recovery codes"),
+        RECOVERY_CODE_USE: _("Recovery code used"),
+        PASSWORD_CHANGE: _("Password changed"),
+        TEAM_REQUIRE_2FA: _("Two-factor sign-in required"),
+        TEAM_ALLOW_NO_2FA: _("Two-factor sign-in no longer required"),
     }
 
     @classmethod
@@ -92,6 +113,17 @@ def record(
         status_code=status if isinstance(status, int) and 0 < status < 1000 else None,
         message=message[:500],
     )
+
+
+def record_for_account(user: Any, action: str, *, message: str = "") -> int:
+    """An act of an account, not of one team: one entry in each of its teams' activity, so
+    every team it can reach sees it. Returns how many entries were written."""
+    from panel.models import Membership
+
+    teams = [m.team for m in Membership.objects.filter(user=user).select_related("team")]
+    for team in teams:
+        record(team, user, action, target_name=user.get_username(), message=message)
+    return len(teams)
 
 
 def entries_for_server(team: Team, server_id: str | int, limit: int = 20) -> QuerySet[AuditEntry]:
