@@ -246,6 +246,8 @@ ACCOUNT_RATE_LIMITS = {"login_failed": f"{_login_rate}/ip,{_login_rate}/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = "VPS.org Panel"
+# A code of the period before or after is accepted too: phones' clocks drift.
+MFA_TOTP_TOLERANCE = 1
 MFA_RECOVERY_CODES_SHOW_ONCE = True
 # Email verification is off by default (ACCOUNT_EMAIL_VERIFICATION): two-factor must not wait on it.
 MFA_ALLOW_UNVERIFIED_EMAIL = True
