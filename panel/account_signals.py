@@ -72,20 +72,41 @@ def _second_factor_failed(
     record_for_account(user, Action.SECOND_FACTOR_FAILED, message=_from(request))
 
 
+def _end_other_sessions(request: HttpRequest | None, user: Any) -> None:
+    """After a change of how the account signs in, every other session of it ends: one
+    opened by whoever knew the old password, or before a second factor was asked, must not
+    stay open. The session of the request that made the change stays."""
+    from allauth.usersessions.adapter import get_adapter
+    from allauth.usersessions.models import UserSession
+
+    current = request.session.session_key if request is not None else None
+    others = [s for s in UserSession.objects.filter(user=user) if s.session_key != current]
+    get_adapter().end_sessions(others)
+
+
 @receiver(authenticator_added, dispatch_uid="panel.accounts.mfa_added")
-def _added(sender: Any, user: Any, authenticator: Authenticator, **kwargs: Any) -> None:
+def _added(
+    sender: Any, request: HttpRequest | None, user: Any, authenticator: Authenticator, **kw: Any
+) -> None:
     record_for_account(user, Action.TWO_FACTOR_ADD, message=_kind(authenticator))
+    _end_other_sessions(request, user)
 
 
 @receiver(authenticator_removed, dispatch_uid="panel.accounts.mfa_removed")
-def _removed(sender: Any, user: Any, authenticator: Authenticator, **kwargs: Any) -> None:
+def _removed(
+    sender: Any, request: HttpRequest | None, user: Any, authenticator: Authenticator, **kw: Any
+) -> None:
     record_for_account(user, Action.TWO_FACTOR_REMOVE, message=_kind(authenticator))
+    _end_other_sessions(request, user)
 
 
 @receiver(authenticator_reset, dispatch_uid="panel.accounts.mfa_reset")
-def _reset(sender: Any, user: Any, authenticator: Authenticator, **kwargs: Any) -> None:
+def _reset(
+    sender: Any, request: HttpRequest | None, user: Any, authenticator: Authenticator, **kw: Any
+) -> None:
     if authenticator.type == Authenticator.Type.RECOVERY_CODES:
         record_for_account(user, Action.RECOVERY_CODES_NEW)
+    _end_other_sessions(request, user)
 
 
 @receiver(authenticator_used, dispatch_uid="panel.accounts.mfa_used")
@@ -104,3 +125,5 @@ def _used(
 @receiver(password_reset, dispatch_uid="panel.accounts.password_reset")
 def _password(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     record_for_account(user, Action.PASSWORD_CHANGE, message=_from(request))
+    # A reset is made signed out: its request has no session of the account, so all end.
+    _end_other_sessions(request, user)
