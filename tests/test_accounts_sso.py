@@ -184,3 +184,12 @@ def test_half_a_configuration_fails_loudly() -> None:
     result = _settings_with(OIDC_ISSUER_URL="https://id.example.com")
     assert result.returncode != 0
     assert "OIDC_CLIENT_ID" in result.stderr
+
+
+def test_the_invitation_page_offers_the_provider_with_the_way_back(provider, admin_user):
+    from tests.test_team_invitations import _invite
+
+    link = _invite(client_for(admin_user), email="sam@corp.example")
+    page = Client().get(link).text
+    assert "Corp SSO" in page
+    assert f"{LOGIN}?process=login&amp;next={link.replace('/', '%2F')}" in page
