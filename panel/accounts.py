@@ -14,6 +14,7 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.internal import ratelimit as allauth_ratelimit
+from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
 from django.contrib import messages
@@ -189,6 +190,22 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
         # SIGNUP_SSO_ONLY closes the password sign-up, not this one.
         return settings.SIGNUP_ENABLED
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """Authenticator-app secrets and recovery-code seeds are stored encrypted with the keys
+    that encrypt the teams' API tokens (TOKEN_ENCRYPTION_KEYS; `manage.py rotate_token_keys`
+    re-encrypts both): whoever reads the database or the admin cannot compute anyone's codes."""
+
+    def encrypt(self, text: str) -> str:
+        from panel import crypto
+
+        return crypto.encrypt(text).decode("ascii")
+
+    def decrypt(self, encrypted_text: str) -> str:
+        from panel import crypto
+
+        return crypto.decrypt(encrypted_text.encode("ascii"))
 
 
 def welcome_new_account(request: HttpRequest | None, user: Any) -> None:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.mfa.admin import AuthenticatorAdmin
+from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -155,3 +157,22 @@ class PanelUserAdmin(UserAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, PanelUserAdmin)
+
+
+class ReadOnlyAuthenticatorAdmin(AuthenticatorAdmin):
+    """allauth's list of authenticators, without their data (encrypted secrets, keys): staff
+    see who has which method and may delete one for a user who lost the device (the user
+    then signs in with the password alone and sets it up again)."""
+
+    fields = ("user", "type", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+admin.site.unregister(Authenticator)
+admin.site.register(Authenticator, ReadOnlyAuthenticatorAdmin)

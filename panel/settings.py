@@ -243,6 +243,7 @@ LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 _login_rate = f"{LOGIN_FAILURE_LIMIT}/{LOGIN_LOCKOUT_SECONDS}s"
 ACCOUNT_RATE_LIMITS = {"login_failed": f"{_login_rate}/ip,{_login_rate}/key"}
+MFA_ADAPTER = "panel.accounts.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = "VPS.org Panel"

@@ -4,6 +4,7 @@ code, and a recovery code that works once. The second step is rate limited too."
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from html import unescape
@@ -184,3 +185,40 @@ def test_the_setup_page_lists_the_methods(db) -> None:
     page = client.get("/accounts/2fa/").content.decode()
     assert 'href="/accounts/2fa/totp/activate/"' in page
     assert 'href="/accounts/2fa/webauthn/add/"' in page
+
+
+def test_the_secrets_are_stored_encrypted_and_rotate_with_the_token_keys(db, settings) -> None:
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.TOKEN_ENCRYPTION_KEYS = [old]
+    client = Client()
+    user = _sign_up(client)
+    secret, _codes = _set_up_totp(client, view_codes=False)
+    totp = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    assert secret not in str(totp.data)  # not in the clear in the database
+    codes = Authenticator.objects.get(user=user, type="recovery_codes")
+    assert codes.wrap().get_unused_codes()
+
+    settings.TOKEN_ENCRYPTION_KEYS = [new, old]
+    call_command("rotate_token_keys", stdout=io.StringIO())
+    settings.TOKEN_ENCRYPTION_KEYS = [new]  # the old key dropped: still readable
+    totp.refresh_from_db()
+    assert totp.wrap().validate_code(pyotp.TOTP(secret).at(time.time() + 30))
+    assert Authenticator.objects.get(pk=codes.pk).wrap().get_unused_codes()
+
+
+def test_the_admin_shows_no_secret(db) -> None:
+    staff = User.objects.create_superuser("root", "root@example.com", "root-pw-1")
+    client = Client()
+    user = _sign_up(client)
+    secret, _codes = _set_up_totp(client, view_codes=False)
+    totp = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    admin = Client()
+    admin.force_login(staff)
+    page = admin.get(f"/admin/mfa/authenticator/{totp.pk}/change/")
+    assert page.status_code == 200
+    assert secret not in page.text
+    assert totp.data["secret"] not in page.text
+    assert "tess" in admin.get("/admin/mfa/authenticator/").text
