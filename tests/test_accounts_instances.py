@@ -1,7 +1,8 @@
-"""The lock-out holds across processes: two panel instances under gunicorn, sharing one
-database and one redis (CACHE_URL), as several instances behind a balancer do. Failed
-logins sent to both, alternately, add up to one lock that both refuse, even with the right
-password. Skipped where gunicorn or redis is missing."""
+"""The lock-out holds across processes: two panel instances under gunicorn (two workers
+each), sharing one database and one redis (CACHE_URL), as several instances behind a
+balancer do. Failed logins, and wrong second-factor codes, sent to both alternately add up
+to one lock that both refuse, even with the right password or code. Skipped where redis is
+missing."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 REDIS = "redis://127.0.0.1:6379/5"
 PASSWORD = "right-password-42"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # tom's authenticator app
 
 
 def _free_port() -> int:
@@ -34,9 +36,9 @@ def _wait(url: str, child: subprocess.Popen[bytes], seconds: float = 30) -> None
     while time.monotonic() < deadline:
         assert child.poll() is None, "gunicorn stopped"
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=2)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer")
 
@@ -64,7 +66,10 @@ def instances(tmp_path: Path) -> Iterator[list[str]]:
     subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     create = (
         "from django.contrib.auth.models import User; "
-        f"User.objects.create_user('lena', 'lena@example.com', '{PASSWORD}')"
+        "from allauth.mfa.totp.internal.auth import TOTP; "
+        f"User.objects.create_user('lena', 'lena@example.com', '{PASSWORD}'); "
+        f"TOTP.activate(User.objects.create_user('tom', 'tom@example.com', '{PASSWORD}'), "
+        f"'{TOTP_SECRET}')"
     )
     subprocess.run([*manage, "shell", "-c", create], cwd=ROOT, env=env, check=True)
     children = []
@@ -74,7 +79,7 @@ def instances(tmp_path: Path) -> Iterator[list[str]]:
             port = _free_port()
             child = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "panel.wsgi", "-b", f"127.0.0.1:{port}",
-                 "-w", "1", "--log-level", "warning"],
+                 "-w", "2", "--log-level", "warning"],
                 cwd=ROOT, env=env,
             )  # fmt: skip
             children.append(child)
@@ -91,16 +96,22 @@ def instances(tmp_path: Path) -> Iterator[list[str]]:
         raw.close()
 
 
-def _post_login(session: requests.Session, base: str, password: str) -> requests.Response:
-    page = session.get(f"{base}/accounts/login/", timeout=10)
+def _post(session: requests.Session, base: str, path: str, **data: str) -> requests.Response:
+    page = session.get(f"{base}{path}", timeout=10)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     return session.post(
-        f"{base}/accounts/login/",
-        data={"csrfmiddlewaretoken": token, "login": "lena", "password": password},
-        headers={"Referer": f"{base}/accounts/login/"},
+        f"{base}{path}",
+        data={"csrfmiddlewaretoken": token, **data},
+        headers={"Referer": f"{base}{path}"},
         allow_redirects=False,
         timeout=10,
     )
+
+
+def _post_login(
+    session: requests.Session, base: str, password: str, login: str = "lena"
+) -> requests.Response:
+    return _post(session, base, "/accounts/login/", login=login, password=password)
 
 
 def test_failures_on_two_instances_add_up_to_one_lock(instances: list[str]) -> None:
@@ -113,3 +124,23 @@ def test_failures_on_two_instances_add_up_to_one_lock(instances: list[str]) -> N
         refused = _post_login(requests.Session(), base, PASSWORD)
         assert refused.status_code == 429
         assert "Too many failed log-in attempts" in refused.text
+
+
+def test_wrong_codes_on_two_instances_add_up_to_one_lock(instances: list[str]) -> None:
+    import pyotp
+
+    first, second = instances
+    # One browser: its session (in the shared database) moves between the instances.
+    browser = requests.Session()
+    step = _post_login(browser, first, PASSWORD, login="tom")
+    assert step.headers["Location"] == "/accounts/2fa/authenticate/"
+    for n in range(4):  # LOGIN_FAILURE_LIMIT=4
+        wrong = _post(browser, instances[n % 2], "/accounts/2fa/authenticate/", code="000000")
+        assert wrong.status_code == 200
+        assert "Incorrect code." in wrong.text
+    right = pyotp.TOTP(TOTP_SECRET).now()
+    for base in (first, second):
+        refused = _post(browser, base, "/accounts/2fa/authenticate/", code=right)
+        assert refused.status_code == 200
+        assert "Too many failed log-in attempts" in refused.text
+    assert browser.get(f"{first}/servers/", allow_redirects=False).status_code == 302
