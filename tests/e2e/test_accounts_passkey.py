@@ -1,7 +1,7 @@
-"""Passkeys in Chromium with a virtual authenticator (CDP WebAuthn domain): add a passkey on
-the account's two-factor page, log out, and log in with it alone; then log in with the
-password and the same key as the second factor. Also TOTP in the browser: set it up from
-the secret the page shows and log in with a code."""
+"""A new user signs up in Chromium, then: adds a passkey (a virtual authenticator through
+CDP's WebAuthn domain), logs out and logs in with it alone, and with the password and the
+key as the second factor; or sets up an authenticator app from the secret the page shows
+and logs in with the password and a code."""
 
 from __future__ import annotations
 
@@ -12,15 +12,24 @@ import pyotp
 import pytest
 from django.contrib.auth.models import User
 
-from panel.models import Membership, Role, Team
+from panel.models import Membership, Role
 
 PASSWORD = "passkey-pass-Aa1"
 
 
 @pytest.fixture
-def member(db: Any) -> User:
-    user = User.objects.create_user("kim", "kim@example.com", PASSWORD)
-    Membership.objects.create(team=Team.objects.create(name="Keys"), user=user, role=Role.ADMIN)
+def member(page: Any, live_server: Any, db: Any) -> User:
+    """A new user, signed up in the browser (and so signed in, in their personal team)."""
+    base = live_server.url
+    page.goto(f"{base}/accounts/signup/")
+    page.fill("input[name=username]", "kim")
+    page.fill("input[name=email]", "kim@example.com")
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.click("main form[action='/accounts/signup/'] button[type=submit]")
+    page.wait_for_url(f"{base}/servers/**")
+    user = User.objects.get(username="kim")
+    assert Membership.objects.get(user=user).role == Role.ADMIN
     return user
 
 
@@ -70,9 +79,6 @@ def test_add_a_passkey_and_log_in_with_it(
     assert base.startswith("http://localhost:")  # a secure context; the RP id is the host
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
-    _password_login(page, base)
-    page.wait_for_url(f"{base}/servers/**")
-
     page.goto(f"{base}/accounts/2fa/webauthn/add/")
     _confirm_access(page)
     page.wait_for_url(f"{base}/accounts/2fa/webauthn/add/**")
@@ -104,8 +110,6 @@ def test_set_up_an_authenticator_app_and_log_in_with_a_code(
     page: Any, live_server: Any, member: User
 ) -> None:
     base = live_server.url
-    _password_login(page, base)
-    page.wait_for_url(f"{base}/servers/**")
     page.goto(f"{base}/accounts/2fa/totp/activate/")
     _confirm_access(page)
     page.wait_for_url(f"{base}/accounts/2fa/totp/activate/")
