@@ -61,8 +61,15 @@ def _set_up_totp(client: Client, *, view_codes: bool = True) -> tuple[str, list[
     if not view_codes:
         return secret, []
     codes_page = client.get(response["Location"], follow=True).content.decode()
-    codes = re.findall(r"\b\d{8}\b", unescape(codes_page))
+    codes = re.findall(
+        r"\b\d{8}\b", unescape(codes_page.split("<textarea")[1].split("</textarea>")[0])
+    )
     assert len(codes) >= 10, "the recovery codes are shown once after set-up"
+    # ... with a download made in the browser from the page itself.
+    link = re.search(
+        r'download="recovery-codes.txt" href="data:text/plain;charset=utf-8,([^"]+)"', codes_page
+    )
+    assert link and link.group(1).split("%0A")[:-1] == codes
     return secret, codes
 
 

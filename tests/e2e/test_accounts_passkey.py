@@ -6,6 +6,7 @@ and logs in with the password and a code."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -118,6 +119,12 @@ def test_set_up_an_authenticator_app_and_log_in_with_a_code(
     page.fill("input[name=code]", pyotp.TOTP(secret).now())
     page.click("main form button[type=submit]")
     page.wait_for_url(lambda url: "/totp/activate/" not in url)
+    # The recovery codes, shown once, with their download made from the page.
+    codes = page.locator("#recovery_codes").input_value().split()
+    assert len(codes) == 10
+    with page.expect_download() as download:
+        page.click("a[download='recovery-codes.txt']")
+    assert Path(download.value.path()).read_text().split() == codes
     _log_out(page, base)
 
     _password_login(page, base)
