@@ -36,6 +36,10 @@ class Action:
     MEMBER_LEAVE = "member.leave"
     SSH_KEY_ADD = "ssh_key.add"
     SSH_KEY_DELETE = "ssh_key.delete"
+    # Team operations (issue 12): delete protection and bulk power actions.
+    SERVER_PROTECT = "server.protect"
+    SERVER_UNPROTECT = "server.unprotect"
+    SERVER_BULK = "server.bulk"
     # Accounts: recorded in every team of the account (panel/account_signals.py).
     SIGN_IN = "account.sign_in"
     SIGN_IN_FAILED = "account.sign_in_failed"
@@ -67,6 +71,9 @@ class Action:
         MEMBER_LEAVE: _("Member left"),
         SSH_KEY_ADD: _("SSH key saved"),
         SSH_KEY_DELETE: _("SSH key removed"),
+        SERVER_PROTECT: _("Server protected from deletion"),
+        SERVER_UNPROTECT: _("Server protection removed"),
+        SERVER_BULK: _("Bulk power action"),
         SIGN_IN: _("Signed in"),
         SIGN_IN_FAILED: _("Failed sign-in"),
         SECOND_FACTOR_FAILED: _("Wrong two-factor code"),
