@@ -72,9 +72,9 @@ def wait_for(url: str, seconds: float = 30) -> None:
 
 def log_in(page: Any, base: str) -> None:
     page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username], input[name=login]", "demo")
+    page.fill("input[name=login]", "demo")
     page.fill("input[name=password]", "vpsorg-demo")
-    page.click("main button[type=submit]")
+    page.click("#login-form button[type=submit]")
     page.wait_for_url(f"{base}/servers/**")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from panel.models import Membership, Role, Team
+from tests.e2e.conftest import log_in
 
 SCHEME = "getComputedStyle(document.documentElement).colorScheme"
 
@@ -15,11 +16,7 @@ def login(page: Any, live_server: Any, db: Any) -> None:
     team = Team.objects.create(name="Themes")
     user = User.objects.create_user("tess", password="tess-password-1")
     Membership.objects.create(team=team, user=user, role=Role.ADMIN)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "tess")
-    page.fill("input[name=password]", "tess-password-1")
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/servers/**")
+    log_in(page, live_server, "tess", "tess-password-1")
 
 
 def test_the_system_theme_is_followed_until_one_is_chosen_and_remembered(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('panel', '0002_invitations_audit_index'),
+        ('panel', '0003_team_require_two_factor'),
     ]
 
     operations = [
