@@ -466,8 +466,8 @@ def test_power_and_polling_answer_within_3x_the_timeout(team, operator_user, set
         calls = [
             lambda: c.post("/servers/12345/stop/", **HX_ROW),
             lambda: c.post("/servers/12345/reboot/"),
-            lambda: c.get("/servers/12345/status/?within=card", HTTP_HX_REQUEST="true"),
-            lambda: c.get("/servers/status/?id=12345&name=web", HTTP_HX_REQUEST="true"),
+            lambda: c.get("/servers/12345/status/?d=0000000000", HTTP_HX_REQUEST="true"),
+            lambda: c.get("/servers/status/?seen=12345.0000000000", HTTP_HX_REQUEST="true"),
         ]
         for call in calls:
             server_cache.invalidate(team)
