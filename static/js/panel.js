@@ -122,10 +122,10 @@
   });
 
   // --- Failures: the user's own requests (a 403, a dropped connection) become toasts; a
-  // live element the panel itself did not answer (restarting, offline) asks again in 30 s.
+  // live element the panel itself did not answer (restarting, offline) asks again in 10 s.
   for (const name of ["htmx:sendError", "htmx:responseError"]) {
     document.addEventListener(name, (evt) => {
-      if (isLive(sourceOf(evt))) return setTimeout(() => htmx.trigger(document.body, "panel:wake"), 30000);
+      if (isLive(sourceOf(evt))) return setTimeout(() => htmx.trigger(document.body, "panel:wake"), 10000);
       const status = evt.detail.xhr && evt.detail.xhr.status;
       toast(name === "htmx:sendError" ? label("networkLabel", "The panel could not be reached.")
         : status === 403 ? label("forbiddenLabel", "You are not allowed to do this.")
