@@ -111,7 +111,15 @@ TEMPLATES = [
             ],
             "builtins": ["django.templatetags.i18n"],
         },
-    }
+    },
+    # Only for the hot fragments of the server pages (servers/jinja.py says why); asked
+    # for by servers/fragments.py alone, never by name through Django's loader.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "servers.jinja.environment", "autoescape": True},
+    },
 ]
 
 DATABASES = {
@@ -194,6 +202,10 @@ VPSORG_API_URL = env.str("VPSORG_API_URL", default="https://admin.vps.org/api/v1
 if not VPSORG_API_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"VPSORG_API_URL must be an http(s) URL, not {VPSORG_API_URL!r}")
 VPSORG_TIMEOUT = _positive_float("VPSORG_TIMEOUT", 10.0)
+# Live pages (servers/live.py): seconds between polls while a server is in transition,
+# and while none is (a change made elsewhere then shows within about three of these).
+LIVE_BUSY_SECONDS = _positive_float("LIVE_BUSY_SECONDS", 2.0)
+LIVE_IDLE_SECONDS = _positive_float("LIVE_IDLE_SECONDS", 10.0)
 # Pages of a long list asked at once, once the first page has told how many there are
 # (servers.client's DEFAULT_LIST_CONCURRENCY and MAX_LIST_CONCURRENCY; a test keeps them equal).
 _list_concurrency = env.str("VPSORG_LIST_CONCURRENCY", default="8").strip()
