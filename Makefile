@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PANEL_PORT ?= 8000
 SANDBOX_PORT ?= 8001
-# The suite runs with development settings (no TLS redirect) and its own key.
-TEST_ENV := DEBUG=true SECRET_KEY=test-only-secret-key VPSORG_API_URL=http://vpsorg.test/api/v1
+# The suite runs with development settings (no TLS redirect), its own key, and the
+# local-memory cache (fast, per process; the default database cache is tested on its own).
+TEST_ENV := DEBUG=true SECRET_KEY=test-only-secret-key VPSORG_API_URL=http://vpsorg.test/api/v1 CACHE_URL=locmemcache://
 # The same suite against the services of a multi-instance deployment (browser tests aside).
 SERVICES_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CACHE_URL=redis://127.0.0.1:6379/1
 

@@ -107,8 +107,34 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60 if not DEBUG else 0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several workers write one file: IMMEDIATE takes the write lock when a transaction
+    # begins (not halfway, where SQLite cannot wait and answers "database is locked"),
+    # and a writer waits up to SQLITE_BUSY_TIMEOUT seconds for it instead of failing.
+    # It also serialises every atomic block, which is what makes the team rules
+    # (panel.teams) and the database cache's add()/incr() hold across processes.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "timeout", _positive_float("SQLITE_BUSY_TIMEOUT", 20.0)
+    )
 
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://panel")}
+# With no CACHE_URL: the database cache on the default database (table panel_cache, made by
+# `migrate`), which every worker of the machine shares; see panel/cache_backend.py for why
+# not the file-based one. Redis (CACHE_URL=redis://...) for several instances. The test suite
+# sets CACHE_URL=locmemcache:// (Makefile TEST_ENV).
+CACHE_URL = env.str("CACHE_URL", default="")
+if CACHE_URL:
+    CACHES = {"default": env.cache_url_config(CACHE_URL)}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "panel.cache_backend.DatabaseCache",
+            "LOCATION": "panel_cache",
+            # Django's default of 300 entries would cull a busy panel's entries every minute.
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

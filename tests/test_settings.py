@@ -123,12 +123,21 @@ def test_hosts_database_cache_mail_and_signup_come_from_the_environment() -> Non
     assert values["signup"] is False
 
 
-def test_by_default_mail_goes_to_the_console_the_cache_is_local_and_signup_is_open() -> None:
+def test_by_default_mail_goes_to_the_console_the_cache_is_the_database_and_signup_is_open() -> (
+    None
+):
     values = probe_services()
     assert values["db"] == "django.db.backends.sqlite3"
     assert values["mailer"]["BACKEND"] == "django.core.mail.backends.console.EmailBackend"
-    assert values["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    # Shared by every worker of the machine (issue 10), in the table `migrate` makes.
+    assert values["cache"]["BACKEND"] == "panel.cache_backend.DatabaseCache"
+    assert values["cache"]["LOCATION"] == "panel_cache"
     assert values["signup"] is True
+
+
+def test_a_local_memory_cache_only_when_asked_for() -> None:
+    values = probe_services(CACHE_URL="locmemcache://")
+    assert values["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
 
 
 @pytest.mark.parametrize(
