@@ -123,9 +123,7 @@ def test_hosts_database_cache_mail_and_signup_come_from_the_environment() -> Non
     assert values["signup"] is False
 
 
-def test_by_default_mail_goes_to_the_console_the_cache_is_the_database_and_signup_is_open() -> (
-    None
-):
+def test_by_default_console_mail_the_database_cache_and_open_signup() -> None:
     values = probe_services()
     assert values["db"] == "django.db.backends.sqlite3"
     assert values["mailer"]["BACKEND"] == "django.core.mail.backends.console.EmailBackend"
