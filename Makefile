@@ -11,7 +11,7 @@ TEST_ENV := DEBUG=true SECRET_KEY=test-only-secret-key VPSORG_API_URL=http://vps
 # The same suite against the services of a multi-instance deployment (browser tests aside).
 SERVICES_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CACHE_URL=redis://127.0.0.1:6379/1
 
-.PHONY: run test test-services install lint format sandbox check bench clean
+.PHONY: run test test-services install lint format sandbox check bench clean deploy-check serve
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12 or newer is needed, found " + sys.version.split()[0])'
@@ -50,6 +50,12 @@ bench: install
 
 check: install
 	$(TEST_ENV) $(PY) manage.py check
+
+# With the production variables of README "Deploying" in the environment (no DEBUG):
+# hashed, compressed static files, then Django's deployment checks; a warning fails too.
+deploy-check: install
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var staticfiles .pytest_cache .ruff_cache

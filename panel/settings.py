@@ -4,6 +4,7 @@ Every value has a name in ../shared/DESIGN.md. A value that cannot be read fails
 loudly at start-up (ImproperlyConfigured) rather than being silently replaced.
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -160,7 +161,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -174,9 +175,14 @@ STORAGES = {
 # Serve from the finders when no collectstatic ran (tests, `make run`).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
-if not DEBUG and not (STATIC_ROOT / "staticfiles.json").exists():
+if (
+    not DEBUG
+    and not (STATIC_ROOT / "staticfiles.json").exists()
+    # collectstatic itself must run with the hashing storage, to write the manifest.
+    and sys.argv[1:2] != ["collectstatic"]
+):
     # Production settings without collectstatic (e.g. the test suite): keep plain storage,
-    # so pages still render; `make deploy-check` runs collectstatic.
+    # so pages still render; `make serve` and `make deploy-check` run collectstatic.
     STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
 
 # --- Security: secure by default unless DEBUG ---------------------------------------------
@@ -185,6 +191,9 @@ SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# Only makes the site eligible for the browsers' preload list; nothing is preloaded until
+# the operator submits the domain. SECURE_HSTS_PRELOAD=false to stay off the list.
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if _bool("BEHIND_TLS_PROXY", False) else None
 )
@@ -228,7 +237,10 @@ AUTHENTICATION_BACKENDS = ["panel.throttle.ThrottledModelBackend"]
 DEFAULT_EXCEPTION_REPORTER_FILTER = "panel.debug.PanelExceptionReporterFilter"
 
 # Django 6.1's MAILERS, built from one EMAIL_URL (e.g. smtp+tls://user:pass@host:587).
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# Production default: the machine's own mail server on localhost:25 (Django's own default
+# host and port), not a development backend: mail then leaves by the usual route, and a
+# panel without a mail server still works (invitations also show the link to pass on).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 _email_options = {
     option: _email[key]
     for key, option in (

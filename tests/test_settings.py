@@ -133,6 +133,12 @@ def test_by_default_console_mail_the_database_cache_and_open_signup() -> None:
     assert values["signup"] is True
 
 
+def test_production_mail_goes_to_the_local_mail_server_by_default() -> None:
+    values = probe_services(DEBUG="false", SECRET_KEY="x" * 50)
+    assert values["mailer"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert values["mailer"]["OPTIONS"] == {"host": "localhost", "port": 25}
+
+
 def test_a_local_memory_cache_only_when_asked_for() -> None:
     values = probe_services(CACHE_URL="locmemcache://")
     assert values["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
