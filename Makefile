@@ -51,6 +51,11 @@ bench: install
 check: install
 	$(TEST_ENV) $(PY) manage.py check
 
+# Production serving: migrate, collectstatic, gunicorn (deploy/gunicorn.conf.py), with the
+# variables of README "Deploying" from the environment (SECRET_KEY at least).
+serve: install
+	PYTHON=$(PY) sh deploy/serve.sh
+
 # With the production variables of README "Deploying" in the environment (no DEBUG):
 # hashed, compressed static files, then Django's deployment checks; a warning fails too.
 deploy-check: install

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its time covers everything below, static files included (panel/access_log.py).
+    "panel.access_log.access_log",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Below WhiteNoise: every view's answer, none of the static files.
@@ -263,10 +265,14 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json_line": {"format": "%(message)s"},
+    },
     "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "access": {"class": "logging.StreamHandler", "formatter": "json_line"},
         # Error reports to ADMINS, scrubbed of the token by panel's exception reporter filter.
         "mail_admins": {
             "level": "ERROR",
@@ -279,5 +285,11 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
         "django.server": {"handlers": [], "level": "INFO" if DEBUG else "WARNING"},
+        # One JSON line per request (panel/access_log.py); ACCESS_LOG=false turns it off.
+        "panel.access": {
+            "handlers": ["access"],
+            "level": "INFO" if _bool("ACCESS_LOG", True) else "WARNING",
+            "propagate": False,
+        },
     },
 }
