@@ -123,6 +123,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault(
         "timeout", _positive_float("SQLITE_BUSY_TIMEOUT", 20.0)
     )
+    # Write-ahead log: readers never wait for a writer, nor a writer for readers; NORMAL
+    # sync is safe with WAL (a crash may lose the last commits, never corrupt the file).
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"
+    )
 
 # With no CACHE_URL: the database cache on the default database (table panel_cache, made by
 # `migrate`), which every worker of the machine shares; see panel/cache_backend.py for why
