@@ -145,6 +145,11 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 20000},
         }
     }
+# Several panels (or a test) sharing one Redis keep apart by a prefix of their own.
+if CACHE_KEY_PREFIX := env.str("CACHE_KEY_PREFIX", default=""):
+    CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX
+# How long a team's cached server answers stay fresh (servers/cache.py), in seconds.
+SERVERS_CACHE_SECONDS = _positive_float("SERVERS_CACHE_SECONDS", 2.0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
