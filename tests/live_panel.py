@@ -102,9 +102,10 @@ def gunicorn(env: dict[str, str], log: Path, *, workers: int, threads: int) -> I
         while True:
             assert process.poll() is None, log.read_text()
             try:
-                if requests.get(f"{instance.url}/healthz", timeout=2).status_code == 200:
+                # A worker's first answer (imports, first connections) may be slow here.
+                if requests.get(f"{instance.url}/healthz", timeout=10).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             assert time.monotonic() < deadline, "gunicorn did not answer:\n" + log.read_text()
             time.sleep(0.2)
