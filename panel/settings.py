@@ -52,6 +52,10 @@ if not SECRET_KEY:
     # Development only: a fixed key so sessions survive a restart of `make run`.
     SECRET_KEY = "django-insecure-development-key-do-not-use-in-production"  # noqa: S105
 
+# Old keys still accepted for sessions and password-reset links while SECRET_KEY rotates
+# (README "Key rotation"); signing uses SECRET_KEY only.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -209,6 +213,8 @@ SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if _bool("BEHIND_TLS_PROXY", False) else None
 )
+# A balancer's health check speaks plain HTTP to the instance: answer it, not a redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True

@@ -74,3 +74,11 @@ def test_pages_need_a_login(db: object) -> None:
     response = Client().get("/servers/")
     assert response.status_code == 302
     assert response.url.startswith("/accounts/login/")
+
+
+def test_healthz_answers_plain_http_while_pages_redirect_to_https(db: object, settings) -> None:
+    settings.SECURE_SSL_REDIRECT = True
+    assert Client().get("/healthz").status_code == 200
+    page = Client().get("/accounts/login/")
+    assert page.status_code == 301
+    assert page["Location"].startswith("https://")

@@ -16,7 +16,8 @@ PROBE = (
     "import json, django; from django.conf import settings; django.setup(); "
     "print(json.dumps({k: getattr(settings, k) for k in ("
     "'DEBUG', 'SECURE_SSL_REDIRECT', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', "
-    "'SECURE_HSTS_SECONDS', 'VPSORG_API_URL', 'VPSORG_TIMEOUT', 'TOKEN_ENCRYPTION_KEYS')}))"
+    "'SECURE_HSTS_SECONDS', 'VPSORG_API_URL', 'VPSORG_TIMEOUT', 'TOKEN_ENCRYPTION_KEYS', "
+    "'SECRET_KEY_FALLBACKS')}))"
 )
 
 
@@ -68,9 +69,11 @@ def test_environment_values_are_read() -> None:
         VPSORG_API_URL="http://127.0.0.1:8001/api/v1/",
         VPSORG_TIMEOUT="2.5",
         TOKEN_ENCRYPTION_KEYS="a,b",
+        SECRET_KEY_FALLBACKS="old-key-1,old-key-2",
     )
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
+    assert values["SECRET_KEY_FALLBACKS"] == ["old-key-1", "old-key-2"]
     assert values["VPSORG_API_URL"] == "http://127.0.0.1:8001/api/v1"
     assert values["VPSORG_TIMEOUT"] == 2.5
     assert values["TOKEN_ENCRYPTION_KEYS"] == ["a", "b"]
