@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import requests
 from cryptography.fernet import Fernet
@@ -195,10 +196,22 @@ def csrf_post(session: requests.Session, base: str, path: str, data: dict[str, s
     return answer.status_code
 
 
+def upstream_list_calls(sandbox: Any) -> int:
+    """How many server lists the sandbox answered since its counter was last reset."""
+    counts = requests.get(sandbox.url + "/_sandbox/requests", timeout=10).json()["by_endpoint"]
+    return sum(
+        n for key, n in counts.items() if key.startswith("GET ") and key.endswith("/servers/")
+    )
+
+
 SETUP_USERS = """
 from django.contrib.auth.models import User
-from panel.models import Membership, Role, Team
+from panel.models import Membership, Role, Team, TeamToken
 team = Team.objects.create(name="Live")
+if {token!r}:
+    stored = TeamToken(team=team, token_name="live")
+    stored.set_token({token!r})
+    stored.save()
 for name, role in {roles!r}:
     user = User.objects.create_user(name, name + "@example.com", {password!r})
     Membership.objects.create(team=team, user=user, role=role)
@@ -207,8 +220,11 @@ for membership in Membership.objects.filter(team=team).order_by("id"):
 """
 
 
-def create_users(env: dict[str, str], roles: list[tuple[str, str]]) -> dict[str, int]:
-    """Users in one new team; their membership ids by username."""
-    out = manage(env, "shell", "-c", SETUP_USERS.format(roles=roles, password=PASSWORD))
+def create_users(
+    env: dict[str, str], roles: list[tuple[str, str]], token: str = ""
+) -> dict[str, int]:
+    """Users in one new team (with `token` stored, if given); membership ids by username."""
+    script = SETUP_USERS.format(roles=roles, password=PASSWORD, token=token)
+    out = manage(env, "shell", "-c", script)
     rows = [line.split() for line in out.splitlines() if line.startswith("member ")]
     return {name: int(pk) for _, name, pk in rows}

@@ -30,6 +30,7 @@ from tests.live_panel import (
     logged_in,
     manage,
     production_env,
+    upstream_list_calls,
 )
 
 pytestmark = pytest.mark.instances
@@ -128,13 +129,6 @@ def _session(panel_url: str, username: str) -> requests.Session:
     return session
 
 
-def _upstream_list_calls(sandbox: Any) -> int:
-    counts = requests.get(sandbox.url + "/_sandbox/requests", timeout=10).json()["by_endpoint"]
-    return sum(
-        n for key, n in counts.items() if key.startswith("GET ") and key.endswith("/servers/")
-    )
-
-
 def _sandbox_servers(sandbox: Any) -> list[dict[str, Any]]:
     answer = requests.get(
         sandbox.api_url + "/servers/", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
@@ -173,7 +167,7 @@ def test_the_polling_cache_is_shared_one_upstream_call_for_viewers_on_both(
     url = "/servers/?status=active"
     assert first.get(panel.a.url + url, timeout=30).status_code == 200
     assert second.get(panel.b.url + url, timeout=30).status_code == 200
-    assert _upstream_list_calls(panel.sandbox) == 1
+    assert upstream_list_calls(panel.sandbox) == 1
     # Each instance really served one of them.
     for instance in (panel.a, panel.b):
         served = [e for e in instance.access_entries() if e["path"] == "/servers/"]

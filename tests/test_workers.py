@@ -8,11 +8,14 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from sandbox import start_sandbox
 from tests.live_panel import (
     PASSWORD,
     Instance,
@@ -23,41 +26,79 @@ from tests.live_panel import (
     logged_in,
     manage,
     production_env,
+    upstream_list_calls,
 )
 
 LIMIT = 6  # LOGIN_FAILURE_LIMIT for these processes: fewer slow hashes to wait for
+TOKEN = "workers-sandbox-token-0001"
+
+
+@dataclass
+class Defaults:
+    instance: Instance
+    users: dict[str, int]
+    database: Path
+    sessions: dict[str, requests.Session]
+    sandbox: Any
 
 
 @pytest.fixture(scope="module")
-def defaults(
-    tmp_path_factory,
-) -> Iterator[tuple[Instance, dict[str, int], Path, dict[str, requests.Session]]]:
+def defaults(tmp_path_factory) -> Iterator[Defaults]:
     folder = tmp_path_factory.mktemp("workers")
     database = folder / "db.sqlite3"
-    env = production_env(f"sqlite:///{database}", LOGIN_FAILURE_LIMIT=str(LIMIT))
-    assert "CACHE_URL" not in env
-    manage(env, "migrate", "--noinput", "--verbosity", "0")
-    users = create_users(
-        env,
-        [("lena", "viewer"), ("control", "viewer"), ("ada", "admin"), ("bob", "admin")],
-    )
-    # Sync workers (one request each at a time): two requests at once take both.
-    with gunicorn(env, folder / "gunicorn.log", workers=2, threads=1) as instance:
-        # The admins log in first: the lock-out test then locks 127.0.0.1 for a while.
-        admins = {name: requests.Session() for name in ("ada", "bob")}
-        for name, session in admins.items():
-            assert log_in(session, instance.url, name, PASSWORD) == 302
-        yield instance, users, database, admins
+    with start_sandbox(tokens=(TOKEN,), transition_seconds=1.0) as sandbox:
+        env = production_env(
+            f"sqlite:///{database}",
+            LOGIN_FAILURE_LIMIT=str(LIMIT),
+            VPSORG_API_URL=sandbox.api_url,
+        )
+        assert "CACHE_URL" not in env
+        manage(env, "migrate", "--noinput", "--verbosity", "0")
+        users = create_users(
+            env,
+            [
+                *[("lena", "viewer"), ("control", "viewer"), ("vic", "viewer")],
+                *[("val", "viewer"), ("ada", "admin"), ("bob", "admin")],
+            ],
+            token=TOKEN,
+        )
+        # Sync workers (one request each at a time): two requests at once take both.
+        with gunicorn(env, folder / "gunicorn.log", workers=2, threads=1) as instance:
+            # Everyone logs in first: the lock-out test then locks 127.0.0.1 for a while.
+            sessions = {name: requests.Session() for name in ("ada", "bob", "vic", "val")}
+            for name, session in sessions.items():
+                assert log_in(session, instance.url, name, PASSWORD) == 302
+            yield Defaults(instance, users, database, sessions, sandbox)
 
 
 def test_the_defaults_serve_with_the_shared_database_cache(defaults) -> None:
-    instance = defaults[0]
+    instance = defaults.instance
     health = requests.get(instance.url + "/healthz", timeout=10).json()
     assert health == {"status": "ok", "database": "ok", "cache": "ok", "cache_backend": "database"}
 
 
+def test_viewers_on_both_workers_at_once_cost_one_upstream_call(defaults) -> None:
+    """The single-flight lock and the shared list, across workers: while one worker asks
+    the (slow) sandbox, the other waits for its answer instead of asking too."""
+    instance, sandbox = defaults.instance, defaults.sandbox
+    requests.post(sandbox.url + "/_sandbox/faults", json={"latency": 1.0}, timeout=10)
+    requests.delete(sandbox.url + "/_sandbox/requests", timeout=10)
+    before = len(instance.access_entries())
+    url = instance.url + "/servers/?status=active"  # a key nobody filled yet
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            sessions = [defaults.sessions["vic"], defaults.sessions["val"]]
+            pages = list(pool.map(lambda session: session.get(url, timeout=60), sessions))
+    finally:
+        requests.delete(sandbox.url + "/_sandbox/faults", timeout=10)
+    assert [page.status_code for page in pages] == [200, 200]
+    assert upstream_list_calls(sandbox) == 1
+    served = [e for e in instance.access_entries()[before:] if e["path"] == "/servers/"]
+    assert len({entry["pid"] for entry in served}) == 2, served  # one page per worker
+
+
 def test_the_login_lockout_counts_failures_across_both_workers(defaults) -> None:
-    instance = defaults[0]
+    instance = defaults.instance
     # The procedure works: the right password logs in (before any failure from 127.0.0.1).
     control = requests.Session()
     assert log_in(control, instance.url, "control", PASSWORD) == 302
@@ -96,7 +137,12 @@ def _admins(database: Path) -> int:
 def test_two_admins_demoting_each_other_at_once_never_leave_the_team_without_one(
     defaults,
 ) -> None:
-    instance, users, database, sessions = defaults
+    instance, users, database, sessions = (
+        defaults.instance,
+        defaults.users,
+        defaults.database,
+        defaults.sessions,
+    )
     statuses: list[int] = []
     for _ in range(8):
         # Whoever is still admin makes the other admin again, then both demote at once.
