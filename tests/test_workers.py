@@ -31,6 +31,8 @@ from tests.live_panel import (
 
 LIMIT = 6  # LOGIN_FAILURE_LIMIT for these processes: fewer slow hashes to wait for
 TOKEN = "workers-sandbox-token-0001"
+# Long enough that only an invalidation, never an expiry, explains a fresh answer.
+FRESH_SECONDS = 30
 
 
 @dataclass
@@ -51,6 +53,7 @@ def defaults(tmp_path_factory) -> Iterator[Defaults]:
             f"sqlite:///{database}",
             LOGIN_FAILURE_LIMIT=str(LIMIT),
             VPSORG_API_URL=sandbox.api_url,
+            SERVERS_CACHE_SECONDS=str(FRESH_SECONDS),
         )
         assert "CACHE_URL" not in env
         manage(env, "migrate", "--noinput", "--verbosity", "0")
@@ -95,6 +98,34 @@ def test_viewers_on_both_workers_at_once_cost_one_upstream_call(defaults) -> Non
     assert upstream_list_calls(sandbox) == 1
     served = [e for e in instance.access_entries()[before:] if e["path"] == "/servers/"]
     assert len({entry["pid"] for entry in served}) == 2, served  # one page per worker
+
+
+def test_a_rename_through_one_worker_is_seen_through_both_at_once(defaults) -> None:
+    instance, sandbox = defaults.instance, defaults.sandbox
+    viewer, admin = defaults.sessions["vic"], defaults.sessions["ada"]
+    server = requests.get(
+        sandbox.api_url + "/servers/", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+    ).json()["results"][0]
+    assert server["name"] in viewer.get(instance.url + "/servers/", timeout=30).text
+    detail = f"/servers/{server['id']}/"
+    assert admin.get(instance.url + detail, timeout=30).status_code == 200
+    status = csrf_post(admin, instance.url, f"{detail}rename/", {"name": "renamed-on-one"})
+    assert status in (200, 302), status
+    before = len(instance.access_entries())
+    # A slow upstream keeps both workers busy at once, so each serves one of the two.
+    requests.post(sandbox.url + "/_sandbox/faults", json={"latency": 0.5}, timeout=10)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            sessions = [viewer, defaults.sessions["val"]]
+            pages = list(
+                pool.map(lambda s: s.get(instance.url + "/servers/", timeout=60), sessions)
+            )
+    finally:
+        requests.delete(sandbox.url + "/_sandbox/faults", timeout=10)
+    # Entries stay fresh for FRESH_SECONDS: only the shared invalidation explains these.
+    assert all("renamed-on-one" in page.text for page in pages)
+    served = [e for e in instance.access_entries()[before:] if e["path"] == "/servers/"]
+    assert len({entry["pid"] for entry in served}) == 2, served
 
 
 def test_the_login_lockout_counts_failures_across_both_workers(defaults) -> None:
