@@ -4,7 +4,10 @@ concurrent role changes on SQLite wait for each other (no 500, never zero admins
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -192,3 +195,34 @@ def test_two_admins_demoting_each_other_at_once_never_leave_the_team_without_one
             statuses += list(pool.map(demote, [("ada", "bob"), ("bob", "ada")]))
         assert _admins(database) == 1
     assert all(status < 500 for status in statuses), statuses
+
+
+def test_a_hup_replaces_the_workers_without_dropping_a_request(defaults) -> None:
+    """Graceful restart (systemctl reload): a request in flight when the master gets HUP
+    still answers, and new workers serve what comes after."""
+    instance, sandbox = defaults.instance, defaults.sandbox
+    old_pids = {entry["pid"] for entry in instance.access_entries()}
+    viewer = defaults.sessions["vic"]
+    requests.post(sandbox.url + "/_sandbox/faults", json={"latency": 2.0}, timeout=10)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # A list nobody asked for yet: its worker waits 2 s on the sandbox.
+            slow = pool.submit(viewer.get, instance.url + "/servers/?status=stopped", timeout=60)
+            time.sleep(0.7)
+            os.kill(instance.process.pid, signal.SIGHUP)
+            page = slow.result(timeout=60)
+    finally:
+        requests.delete(sandbox.url + "/_sandbox/faults", timeout=10)
+    assert page.status_code == 200
+    # It really was in flight in an old worker when the HUP came.
+    assert page.elapsed.total_seconds() > 1.5
+    (entry,) = [e for e in instance.access_entries() if e["path"] == "/servers/"][-1:]
+    assert entry["pid"] in old_pids and entry["upstream_calls"] >= 1
+    deadline = time.monotonic() + 30
+    while True:
+        answer = requests.get(instance.url + "/healthz", timeout=10)
+        assert answer.status_code == 200
+        if instance.access_entries()[-1]["pid"] not in old_pids:
+            break
+        assert time.monotonic() < deadline, "no new worker answered after HUP"
+        time.sleep(0.2)
