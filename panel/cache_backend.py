@@ -42,7 +42,7 @@ class DatabaseCache(DjangoDatabaseCache):
         self,
         key: str,
         value: Any,
-        timeout: float | None = DEFAULT_TIMEOUT,  # type: ignore[assignment]
+        timeout: Any = DEFAULT_TIMEOUT,  # seconds, None for ever, or Django's default
         version: int | None = None,
     ) -> bool:
         alias = router.db_for_write(self.cache_model_class)

@@ -2,7 +2,8 @@
 
     DEBUG=true .venv/bin/python scripts/bench_cache.py [--rounds 300] [--processes 2]
 
-On a fresh SQLite database in a temporary folder (with the panel's SQLite options), each
+On a fresh SQLite database in a temporary folder (with the panel's SQLite options), or the
+empty database --database-url names (e.g. PostgreSQL), each
 of `--processes` processes runs, per round: set() and get() of a pickled list of 100
 servers (about 50 KB, the team's list entry), add() of one lock key that every process
 races for in the same round (the single-flight lock), then incr() of one shared counter
@@ -147,12 +148,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument(
+        "--database-url",
+        help="an empty database to measure on (default: a new SQLite file in a tmp dir)",
+    )
+    parser.add_argument(
         "--only", choices=("file", "django-db", "default"), help="measure one backend only"
     )
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="bench-cache-")
     os.environ.setdefault("DEBUG", "true")
-    os.environ["DATABASE_URL"] = f"sqlite:///{folder}/db.sqlite3"
+    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{folder}/db.sqlite3"
     os.environ.pop("CACHE_URL", None)
     os.environ["DJANGO_SETTINGS_MODULE"] = "panel.settings"
     import django

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,6 +58,33 @@ def manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
+
+
+class ServiceUnavailable(Exception):
+    """PostgreSQL or Redis does not answer here."""
+
+
+@contextmanager
+def postgres_database(server: str, prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on `server` (a URL without a database), dropped
+    after; ServiceUnavailable where psycopg or the server is missing."""
+    try:
+        import psycopg
+    except ImportError:
+        raise ServiceUnavailable("psycopg is not installed (the postgres extra)") from None
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=3)
+    except psycopg.Error as error:
+        raise ServiceUnavailable(
+            f"PostgreSQL is not reachable at {server} ({error.__class__.__name__})"
+        ) from None
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{server}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:

@@ -23,12 +23,14 @@ from sandbox import start_sandbox
 from tests.live_panel import (
     PASSWORD,
     Instance,
+    ServiceUnavailable,
     create_users,
     csrf_post,
     gunicorn,
     log_in,
     logged_in,
     manage,
+    postgres_database,
     production_env,
     upstream_list_calls,
 )
@@ -62,20 +64,10 @@ class Panel:
 def database() -> Iterator[str]:
     """A PostgreSQL database of this test's own, dropped after."""
     try:
-        import psycopg
-    except ImportError:
-        _unavailable("psycopg is not installed (the postgres extra)")
-    name = f"{DB_PREFIX}_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(f"{POSTGRES}/postgres", autocommit=True, connect_timeout=3)
-    except psycopg.Error as error:
-        _unavailable(f"PostgreSQL is not reachable at {POSTGRES} ({error.__class__.__name__})")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"{POSTGRES}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with postgres_database(POSTGRES, DB_PREFIX) as url:
+            yield url
+    except ServiceUnavailable as reason:
+        _unavailable(str(reason))
 
 
 @pytest.fixture(scope="module")
