@@ -36,6 +36,10 @@ class Action:
     MEMBER_LEAVE = "member.leave"
     SSH_KEY_ADD = "ssh_key.add"
     SSH_KEY_DELETE = "ssh_key.delete"
+    # Team operations (issue 12): delete protection and bulk power actions.
+    SERVER_PROTECT = "server.protect"
+    SERVER_UNPROTECT = "server.unprotect"
+    SERVER_BULK = "server.bulk"
 
     LABELS = {
         SERVER_CREATE: _("Server created"),
@@ -56,6 +60,9 @@ class Action:
         MEMBER_LEAVE: _("Member left"),
         SSH_KEY_ADD: _("SSH key saved"),
         SSH_KEY_DELETE: _("SSH key removed"),
+        SERVER_PROTECT: _("Server protected from deletion"),
+        SERVER_UNPROTECT: _("Server protection removed"),
+        SERVER_BULK: _("Bulk power action"),
     }
 
     @classmethod

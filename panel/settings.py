@@ -238,6 +238,10 @@ VPSORG_API_URL = env.str("VPSORG_API_URL", default="https://admin.vps.org/api/v1
 if not VPSORG_API_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"VPSORG_API_URL must be an http(s) URL, not {VPSORG_API_URL!r}")
 VPSORG_TIMEOUT = _positive_float("VPSORG_TIMEOUT", 10.0)
+# Bulk power actions (servers/bulk.py): how many calls to VPS.org one request makes at once.
+BULK_CONCURRENCY = env.int("BULK_CONCURRENCY", default=4)
+if not 1 <= BULK_CONCURRENCY <= 32:
+    raise ImproperlyConfigured(f"BULK_CONCURRENCY must be between 1 and 32, not {BULK_CONCURRENCY}")
 
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotation).
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])

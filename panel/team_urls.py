@@ -15,5 +15,6 @@ urlpatterns = [
     path("join/<str:key>/", views.join, name="join"),
     path("leave/", views.leave, name="leave"),
     path("activity/", views.activity, name="activity"),
+    path("activity/export.csv", views.activity_export, name="activity_export"),
     path("switch/", views.switch, name="switch"),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -95,3 +96,34 @@ class SSHKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_id})"
+
+
+class ServerProtection(models.Model):
+    """A team's lock against deleting one server through the panel (servers/protection.py).
+
+    Kept by the panel, not at VPS.org: the API knows no such flag. Per team, because the
+    team is who decided it; the id is VPS.org's opaque server id.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="server_protections")
+    server_id = models.CharField(_("VPS.org server id"), max_length=128)
+    # The name when it was protected: the delete page and the audit trail can say which
+    # server it is without asking VPS.org.
+    server_name = models.CharField(_("server name"), max_length=200, blank=True)
+    protected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # Kept as text so the page still names who did it after the user is deleted.
+    protected_by_name = models.CharField(_("protected by"), max_length=150, blank=True)
+    protected_at = models.DateTimeField(_("protected"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("server protection")
+        verbose_name_plural = _("server protections")
+        ordering = ["team", "server_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "server_id"], name="unique_team_server_lock"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.server_name or self.server_id} ({self.team})"

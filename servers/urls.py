@@ -1,6 +1,6 @@
 from django.urls import path, re_path, register_converter
 
-from servers import power, views
+from servers import bulk, exports, power, protection, views
 from servers.converters import ServerIdConverter
 
 app_name = "servers"
@@ -25,6 +25,12 @@ urlpatterns = [
     re_path(
         rf"^(?P<server_id>{ServerIdConverter.regex})/status/$", power.server_status, name="status"
     ),
+    # Team operations (issue 12): delete protection, bulk actions, exports
+    # (servers/protection.py, bulk.py, exports.py); fixed words before any "<id>/".
+    path("bulk/", bulk.bulk, name="bulk"),
+    path("export.csv", exports.servers_csv, name="export"),
+    path("<server_id:server_id>/protect/", protection.protect, name="protect"),
+    path("<server_id:server_id>/unprotect/", protection.unprotect, name="unprotect"),
     # The server pages again: every "<id>/" route after the fixed words above.
     path("<server_id:server_id>/", views.server_detail, name="detail"),
     path("<server_id:server_id>/edit/", views.server_edit, name="edit"),

@@ -42,6 +42,7 @@ from panel.models import Role, Team
 from panel.teams import team_required
 from servers import cache as server_cache
 from servers import client as vpsorg
+from servers import protection
 from servers import status as status_rules
 from servers.api import NoToken, client_for, error_message, maybe_applied
 from servers.catalog import (
@@ -802,6 +803,10 @@ def server_rename(request: TeamHttpRequest, server_id: str) -> HttpResponse:
 @team_required(Role.MANAGER)
 def server_delete(request: TeamHttpRequest, server_id: str) -> HttpResponse:
     team = request.membership.team
+    lock = protection.lock_for(team, server_id)
+    if lock is not None:
+        # Protected: the page says so instead of the form; a POST is refused, unsent.
+        return protection.refuse_delete(request, lock)
     form = DeleteForm(request.POST if request.method == "POST" else None)
     failure: vpsorg.VPSOrgError | None = None
     server: vpsorg.Server | None = None
@@ -822,6 +827,9 @@ def server_delete(request: TeamHttpRequest, server_id: str) -> HttpResponse:
                 _("That is not the server's name. Type %(name)s exactly; nothing was deleted.")
                 % {"name": server.name},
             )
+        elif (lock := protection.lock_for(team, server_id)) is not None:
+            # Protected while the server was being looked up: still nothing is sent.
+            return protection.refuse_delete(request, lock)
         else:
             try:
                 client.delete_server(server_id)

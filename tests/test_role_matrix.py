@@ -61,6 +61,12 @@ ACTIONS: list[tuple[str, str, str, dict[str, str], Role]] = [
         {"email": "new@example.com", "role": "viewer"},
         Role.ADMIN,
     ),
+    # Team operations (issue 12): delete protection, bulk actions, exports.
+    ("protect", "post", f"/servers/{SID}/protect/", {}, Role.MANAGER),
+    ("unprotect", "post", f"/servers/{SID}/unprotect/", {}, Role.MANAGER),
+    ("bulk reboot", "post", "/servers/bulk/", {"action": "reboot", "id": SID}, Role.OPERATOR),
+    ("server export", "get", "/servers/export.csv", {}, Role.VIEWER),
+    ("activity export", "get", "/team/activity/export.csv", {}, Role.VIEWER),
 ]
 
 
