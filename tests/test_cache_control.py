@@ -42,6 +42,8 @@ TEAM_PAGES = [
     "/team/token/",
     "/team/members/",
     "/team/activity/",
+    "/team/activity/export.csv",
+    "/servers/export.csv",
     "/team/leave/",
     "/accounts/password/change/",
 ]
