@@ -40,6 +40,17 @@ class Action:
     SERVER_PROTECT = "server.protect"
     SERVER_UNPROTECT = "server.unprotect"
     SERVER_BULK = "server.bulk"
+    # Accounts: recorded in every team of the account (panel/account_signals.py).
+    SIGN_IN = "account.sign_in"
+    SIGN_IN_FAILED = "account.sign_in_failed"
+    SECOND_FACTOR_FAILED = "account.2fa_failed"
+    TWO_FACTOR_ADD = "account.2fa_add"
+    TWO_FACTOR_REMOVE = "account.2fa_remove"
+    RECOVERY_CODES_NEW = "account.recovery_codes_new"
+    RECOVERY_CODE_USE = "account.recovery_code_use"
+    PASSWORD_CHANGE = "account.password_change"  # noqa: S105 - an action name
+    TEAM_REQUIRE_2FA = "team.require_2fa"
+    TEAM_ALLOW_NO_2FA = "team.allow_no_2fa"
 
     LABELS = {
         SERVER_CREATE: _("Server created"),
@@ -63,6 +74,16 @@ class Action:
         SERVER_PROTECT: _("Server protected from deletion"),
         SERVER_UNPROTECT: _("Server protection removed"),
         SERVER_BULK: _("Bulk power action"),
+        SIGN_IN: _("Signed in"),
+        SIGN_IN_FAILED: _("Failed sign-in"),
+        SECOND_FACTOR_FAILED: _("Wrong two-factor code"),
+        TWO_FACTOR_ADD: _("Two-factor method added"),
+        TWO_FACTOR_REMOVE: _("Two-factor method removed"),
+        RECOVERY_CODES_NEW: _("New recovery codes"),
+        RECOVERY_CODE_USE: _("Recovery code used"),
+        PASSWORD_CHANGE: _("Password changed"),
+        TEAM_REQUIRE_2FA: _("Two-factor sign-in required"),
+        TEAM_ALLOW_NO_2FA: _("Two-factor sign-in no longer required"),
     }
 
     @classmethod
@@ -99,6 +120,17 @@ def record(
         status_code=status if isinstance(status, int) and 0 < status < 1000 else None,
         message=message[:500],
     )
+
+
+def record_for_account(user: Any, action: str, *, message: str = "") -> int:
+    """An act of an account, not of one team: one entry in each of its teams' activity, so
+    every team it can reach sees it. Returns how many entries were written."""
+    from panel.models import Membership
+
+    teams = [m.team for m in Membership.objects.filter(user=user).select_related("team")]
+    for team in teams:
+        record(team, user, action, target_name=user.get_username(), message=message)
+    return len(teams)
 
 
 def entries_for_server(team: Team, server_id: str | int, limit: int = 20) -> QuerySet[AuditEntry]:

@@ -28,6 +28,9 @@ ROLE_RANK = {role: rank for rank, role in enumerate(Role)}
 class Team(models.Model):
     name = models.CharField(_("name"), max_length=100)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # The team's policy: members without two-factor sign-in are sent to set it up before
+    # they can use the team's pages (panel.teams.team_required).
+    require_two_factor = models.BooleanField(_("require two-factor sign-in"), default=False)
 
     class Meta:
         verbose_name = _("team")

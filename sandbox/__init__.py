@@ -87,7 +87,7 @@ def start_sandbox(
     """Start a sandbox on host:port (0 picks a free port) and return once it listens.
 
     `faults` are FaultInjector's settings: latency, error_rate, rate_limit_rate,
-    retry_after, malformed_rate, drop_rate.
+    retry_after, malformed_rate, drop_rate, drip_rate, drip_interval.
     """
     state = SandboxState(
         tokens,

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
 
-from .faults import DEFAULT_RETRY_AFTER, FaultInjector
+from .faults import DEFAULT_DRIP_INTERVAL, DEFAULT_RETRY_AFTER, FaultInjector
 from .server import API_PREFIX, make_server
 from .state import SandboxState
 
@@ -130,6 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="F",
         help="share whose connection is closed without an answer",
     )
+    faults.add_argument(
+        "--drip-rate",
+        type=_rate,
+        default=0.0,
+        metavar="F",
+        help="share answered right but slowly: the body one byte at a time (see --drip-interval)",
+    )
+    faults.add_argument(
+        "--drip-interval",
+        type=number,
+        default=DEFAULT_DRIP_INTERVAL,
+        metavar="SECONDS",
+        help="seconds between two bytes of a dripped body, above 0, at most 60 (%(default)s)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log one line per request")
     return parser
 
@@ -157,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             retry_after=args.retry_after,
             malformed_rate=args.malformed_rate,
             drop_rate=args.drop_rate,
+            drip_rate=args.drip_rate,
+            drip_interval=args.drip_interval,
         )
     except ValueError as exc:
         print(f"sandbox: error: {exc}", file=sys.stderr)

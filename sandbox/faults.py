@@ -1,7 +1,9 @@
 """Fault injection and request counting for the `/api/v1/` paths.
 
 Random faults make a client's retry and error paths run in a demo; `fail_next` makes
-them deterministic for tests. The counter lets tests assert how many upstream calls a
+them deterministic for tests. A "drip" is the right answer, its body sent one byte every
+`drip_interval` seconds: what an overloaded proxy or a slow-loris upstream does, and what
+a per-read timeout never catches. The counter lets tests assert how many upstream calls a
 page made (a cache hit must make none).
 """
 
@@ -12,13 +14,22 @@ import re
 import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ApiError
 
-FAIL_KINDS: tuple[str, ...] = ("500", "503", "429", "malformed", "drop")
-RATES: tuple[str, ...] = ("error_rate", "rate_limit_rate", "malformed_rate", "drop_rate")
+FAIL_KINDS: tuple[str, ...] = ("500", "503", "429", "malformed", "drop", "drip")
+RATES: tuple[str, ...] = (
+    "error_rate",
+    "rate_limit_rate",
+    "malformed_rate",
+    "drop_rate",
+    "drip_rate",
+)
 DEFAULT_RETRY_AFTER = 1
+# The issue's measurement: one byte a second held a detail page for 301 s.
+DEFAULT_DRIP_INTERVAL = 1.0
+MAX_DRIP_INTERVAL = 60.0
 
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
@@ -31,8 +42,19 @@ class FaultSettings:
     retry_after: int = DEFAULT_RETRY_AFTER
     malformed_rate: float = 0.0
     drop_rate: float = 0.0
+    drip_rate: float = 0.0
+    drip_interval: float = DEFAULT_DRIP_INTERVAL
     fail_next: int = 0
     fail_with: str = "500"
+
+
+class Fault(NamedTuple):
+    """What one request gets: a delay, then the fault to answer with (None: the answer)."""
+
+    delay: float
+    kind: str | None
+    retry_after: int
+    drip_interval: float
 
 
 def _number(value: Any) -> bool:
@@ -49,6 +71,10 @@ def _validate(changes: dict[str, Any]) -> dict[str, list[str]]:
             errors[name] = ["A number from 0 to 1 is required."]
         elif name == "latency" and not (_number(value) and 0 <= value <= 600):
             errors[name] = ["A number of seconds from 0 to 600 is required."]
+        elif name == "drip_interval" and not (_number(value) and 0 < value <= MAX_DRIP_INTERVAL):
+            errors[name] = [
+                f"A number of seconds above 0 and at most {MAX_DRIP_INTERVAL:g} is required."
+            ]
         elif name in ("retry_after", "fail_next") and not (
             isinstance(value, int) and not isinstance(value, bool) and value >= 0
         ):
@@ -70,6 +96,8 @@ class FaultInjector:
         retry_after: int = DEFAULT_RETRY_AFTER,
         malformed_rate: float = 0.0,
         drop_rate: float = 0.0,
+        drip_rate: float = 0.0,
+        drip_interval: float = DEFAULT_DRIP_INTERVAL,
         rng: random.Random | None = None,
     ) -> None:
         self._lock = threading.Lock()
@@ -82,6 +110,8 @@ class FaultInjector:
             "retry_after": retry_after,
             "malformed_rate": malformed_rate,
             "drop_rate": drop_rate,
+            "drip_rate": drip_rate,
+            "drip_interval": drip_interval,
         }
         errors = _validate(initial)
         if errors:
@@ -109,13 +139,13 @@ class FaultInjector:
             self._settings = FaultSettings()
             return asdict(self._settings)
 
-    def draw(self) -> tuple[float, str | None, int]:
+    def draw(self) -> Fault:
         """For one request: the delay, the fault to answer with (or None), Retry-After."""
         with self._lock:
             s = self._settings
             if s.fail_next > 0:
                 s.fail_next -= 1
-                return s.latency, s.fail_with, s.retry_after
+                return Fault(s.latency, s.fail_with, s.retry_after, s.drip_interval)
             # One draw against cumulative shares, so each rate is the share of requests
             # that fail that way rather than a chance applied after the others.
             roll = self._rng.random()
@@ -124,13 +154,14 @@ class FaultInjector:
                 ("error", s.error_rate),
                 ("429", s.rate_limit_rate),
                 ("malformed", s.malformed_rate),
+                ("drip", s.drip_rate),
             ):
                 if roll < rate:
                     if kind == "error":
                         kind = self._rng.choice(("500", "503"))
-                    return s.latency, kind, s.retry_after
+                    return Fault(s.latency, kind, s.retry_after, s.drip_interval)
                 roll -= rate
-            return s.latency, None, s.retry_after
+            return Fault(s.latency, None, s.retry_after, s.drip_interval)
 
 
 def endpoint_key(method: str, path: str) -> str:

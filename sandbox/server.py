@@ -46,6 +46,10 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     """A threading server that knows its sandbox and can cut its open connections."""
 
     daemon_threads = True
+    # socketserver's default backlog is 5: a client opening more connections at once (a
+    # list read several pages at a time, tests creating servers from 20 threads) had
+    # some reset by a full accept queue.
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -196,6 +200,7 @@ class Handler(BaseHTTPRequestHandler):
         self._logged = False
         self._is_api = False
         self._allow: str | None = None
+        self._drip_interval = 0.0
         self._method = self.command
         url = urlsplit(self.path)
         path = url.path
@@ -284,7 +289,17 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD" and status != 204:
-            self.wfile.write(body)
+            if self._drip_interval > 0:
+                self._write_slowly(body)
+            else:
+                self.wfile.write(body)
+
+    def _write_slowly(self, body: bytes) -> None:
+        """The drip fault: the body a byte at a time (a client that gives up ends it)."""
+        for index in range(len(body)):
+            if index:
+                time.sleep(self._drip_interval)
+            self.wfile.write(body[index : index + 1])
 
     def _send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, _json_bytes(body), "application/json", headers)
@@ -320,11 +335,14 @@ class Handler(BaseHTTPRequestHandler):
     # -- the API ------------------------------------------------------------------
 
     def _api(self, path: str, query: Query, body: bytes) -> None:
-        delay, fault, retry_after = self.server.faults.draw()
-        if delay > 0:
-            time.sleep(delay)
-        if fault is not None:
-            self._inject(fault, retry_after)
+        fault = self.server.faults.draw()
+        if fault.delay > 0:
+            time.sleep(fault.delay)
+        if fault.kind == "drip":
+            # The right answer, errors included, only slow.
+            self._drip_interval = fault.drip_interval
+        elif fault.kind is not None:
+            self._inject(fault.kind, fault.retry_after)
             return
         views, match = _resolve(path)
         # A DRF view names its methods in every answer, errors included.
@@ -545,8 +563,8 @@ def index_page(server: SandboxHTTPServer) -> str:
         f"<li><code>{html.escape(line)}</code></li>"
         for line in (
             "GET | POST | DELETE /_sandbox/faults   settings: latency, error_rate, "
-            "rate_limit_rate, retry_after, malformed_rate, drop_rate, fail_next, "
-            f"fail_with ({' | '.join(FAIL_KINDS)})",
+            "rate_limit_rate, retry_after, malformed_rate, drop_rate, drip_rate, "
+            f"drip_interval, fail_next, fail_with ({' | '.join(FAIL_KINDS)})",
             "GET | DELETE /_sandbox/requests   API requests counted per endpoint",
             'POST /_sandbox/servers/{id}/status   {"status": "suspended"}',
             "POST /_sandbox/reset   restore the seed servers and credits",

@@ -67,6 +67,7 @@ def client_for(team: Team) -> vpsorg.VPSOrgClient:
         base_url=settings.VPSORG_API_URL,
         timeout=settings.VPSORG_TIMEOUT,
         session=_session(),
+        list_concurrency=settings.VPSORG_LIST_CONCURRENCY,
     )
 
 

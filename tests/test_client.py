@@ -1132,9 +1132,10 @@ def _server(n: int) -> dict[str, Any]:
     return {"id": n, "name": f"s-{n}", "status": "active"}
 
 
-def test_pagination_follows_next_across_three_pages(
-    rsps: responses.RequestsMock, client: VPSOrgClient
-) -> None:
+def test_pagination_follows_next_across_three_pages(rsps: responses.RequestsMock) -> None:
+    # One page after the other (list_concurrency=1): the order of the calls is pinned.
+    # The concurrent fetch of predictable pages is tested in test_client_pages.py.
+    client = VPSOrgClient(TOKEN, list_concurrency=1)
     page2 = f"{SERVERS}?page=2&page_size=100&status=active"
     page3 = f"{SERVERS}?page=3&page_size=100&status=active"
     rsps.get(

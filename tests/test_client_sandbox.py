@@ -202,3 +202,30 @@ def test_slow_upstream_times_out(running: object) -> None:
     with pytest.raises(vpsorg.Unavailable):
         impatient.get_server(12345)
     assert time.monotonic() - started < 1.0
+
+
+def test_dripping_upstream_ends_at_the_deadline(running: object) -> None:
+    # One byte every 0.2 s never trips a 1 s read timeout; the call's deadline does.
+    client = vpsorg.VPSOrgClient(TOKEN, base_url=running.api_url, timeout=1)
+    faults(running, drip_rate=1, drip_interval=0.2)
+    for call, deadline in (
+        (lambda: client.get_server(12345), 1.0),
+        (client.list_servers, 2.0),
+        (lambda: client.reboot_server(12345), 1.0),
+    ):
+        started = time.monotonic()
+        with pytest.raises(vpsorg.Unavailable) as info:
+            call()
+        took = time.monotonic() - started
+        assert "did not answer in time" in info.value.message
+        assert deadline - 0.05 <= took < deadline + 0.5
+    assert "may or may not have been applied" in info.value.message
+
+
+def test_a_slow_drip_that_finishes_in_time_is_an_answer(running: object) -> None:
+    faults(running, fail_next=1, fail_with="drip", drip_interval=0.0005)
+    client = vpsorg.VPSOrgClient(TOKEN, base_url=running.api_url, timeout=5)
+    started = time.monotonic()
+    server = client.get_server(12345)
+    assert server.name == "web-server-01"
+    assert time.monotonic() - started >= 0.2  # it did drip: about a thousand bytes

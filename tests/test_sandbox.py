@@ -868,6 +868,69 @@ def test_rates_latency_and_reset(api: Api, sandbox: RunningSandbox) -> None:
     assert api.get("/plans/").ok
 
 
+def _timed_get(api: Api, path: str) -> tuple[requests.Response, float, float]:
+    """The answer, when its head arrived and when its body was complete."""
+    started = time.monotonic()
+    response = api.get(path, stream=True)
+    head = time.monotonic() - started
+    response.content  # noqa: B018 - reads the body
+    return response, head, time.monotonic() - started
+
+
+def test_drip_sends_the_right_answer_a_byte_at_a_time(api: Api, sandbox: RunningSandbox) -> None:
+    normal = api.get("/account/me/")
+    control(
+        sandbox, "POST", "faults", json={"fail_next": 1, "fail_with": "drip", "drip_interval": 0.01}
+    )
+    dripped, head, whole = _timed_get(api, "/account/me/")
+    size = len(dripped.content)
+    assert dripped.status_code == 200
+    assert dripped.json() == normal.json()
+    assert dripped.headers["Content-Length"] == str(size)
+    # The head at once, then one byte every 10 ms.
+    assert head < 0.2
+    assert whole >= (size - 1) * 0.01
+    # fail_next counts dripped answers like any other fault; the next one is quick.
+    _, _, quick = _timed_get(api, "/account/me/")
+    assert quick < whole / 4
+
+
+def test_drip_rate_and_errors_drip_too(api: Api, sandbox: RunningSandbox) -> None:
+    settings = control(sandbox, "POST", "faults", json={"drip_rate": 1, "drip_interval": 0.005})
+    assert settings["drip_rate"] == 1 and settings["drip_interval"] == 0.005
+    for path, status in (("/plans/1/", 200), ("/servers/999999/", 404)):
+        response, head, whole = _timed_get(api, path)
+        assert response.status_code == status
+        assert "detail" in response.json() if status == 404 else response.json()["id"] == 1
+        assert whole >= (len(response.content) - 1) * 0.005 > head
+    assert control(sandbox, "DELETE", "faults")["drip_rate"] == 0
+    assert _timed_get(api, "/plans/1/")[2] < 0.2
+
+
+def _handler_threads() -> int:
+    return sum("process_request_thread" in t.name for t in threading.enumerate())
+
+
+def test_a_client_that_gives_up_on_a_drip_ends_it(sandbox: RunningSandbox) -> None:
+    control(sandbox, "POST", "faults", json={"drip_rate": 1, "drip_interval": 0.1})
+    time.sleep(0.2)  # the control's own connection closed, its thread gone
+    before = _handler_threads()
+    response = requests.get(
+        sandbox.api_url + "/servers/",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        stream=True,
+        timeout=5,
+    )
+    assert response.raw.read(5) == b'{"cou'
+    assert _handler_threads() == before + 1  # still dripping
+    response.close()
+    # The next byte written to the closed connection fails, and the thread ends.
+    deadline = time.monotonic() + 3
+    while _handler_threads() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _handler_threads() == before
+
+
 def test_fault_settings_are_validated(sandbox: RunningSandbox) -> None:
     for body in (
         {"error_rate": 2},
@@ -875,6 +938,10 @@ def test_fault_settings_are_validated(sandbox: RunningSandbox) -> None:
         {"fail_with": "teapot"},
         {"fail_next": True},
         {"bogus": 1},
+        {"drip_rate": 1.5},
+        {"drip_interval": 0},
+        {"drip_interval": 61},
+        {"drip_interval": "slow"},
     ):
         response = requests.post(f"{sandbox.url}/_sandbox/faults", json=body, timeout=5)
         assert response.status_code == 400
@@ -970,7 +1037,7 @@ def test_index_page_describes_the_sandbox_without_whole_tokens(sandbox: RunningS
     assert "…0001" in page and "…0003" in page
     for token in (TOKEN, OTHER, READ):
         assert token not in page
-    for word in ("/api/v1/servers/", "/_sandbox/faults", "drop_rate", "fail_next"):
+    for word in ("/api/v1/servers/", "/_sandbox/faults", "drop_rate", "drip_rate", "fail_next"):
         assert word in page
 
 
@@ -1035,6 +1102,8 @@ def test_cli_help_documents_every_option() -> None:
         "--retry-after",
         "--malformed-rate",
         "--drop-rate",
+        "--drip-rate",
+        "--drip-interval",
         "--quiet",
     ):
         assert option in result.stdout
@@ -1094,7 +1163,33 @@ def test_cli_refuses_an_unreadable_state_file(tmp_path: Path) -> None:
     assert state_file.read_text() == "{half a file"  # left for its owner to look at
 
 
+def test_cli_drip_options_reach_the_faults() -> None:
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "sandbox", "--port", "0", "--quiet"),
+            *("--drip-rate", "0.5", "--drip-interval", "0.25"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        api_url = line.split(" on ", 1)[1].split(" ", 1)[0]
+        base = api_url.removesuffix("/api/v1")
+        faults = requests.get(f"{base}/_sandbox/faults", timeout=5).json()
+        assert faults["drip_rate"] == 0.5 and faults["drip_interval"] == 0.25
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=5)
+
+
 def test_cli_rejects_bad_options_with_exit_2() -> None:
+    assert run_cli("--drip-rate", "2").returncode == 2
+    result = run_cli("--drip-interval", "0", "--port", "0")
+    assert result.returncode == 2 and "drip_interval" in result.stderr
     assert run_cli("--error-rate", "2").returncode == 2
     assert run_cli("--credits", "-5").returncode == 2
     result = run_cli("--token", "same", "--read-token", "same", "--port", "0")

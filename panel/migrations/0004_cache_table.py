@@ -19,6 +19,6 @@ def drop_table(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("panel", "0002_invitations_audit_index")]
+    dependencies = [("panel", "0003_team_require_two_factor")]
 
     operations = [migrations.RunPython(create_table, drop_table)]
