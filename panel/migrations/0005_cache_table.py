@@ -19,6 +19,6 @@ def drop_table(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("panel", "0003_team_require_two_factor")]
+    dependencies = [("panel", "0004_audit_entry_changes")]
 
     operations = [migrations.RunPython(create_table, drop_table)]
