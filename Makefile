@@ -5,12 +5,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PANEL_PORT ?= 8000
 SANDBOX_PORT ?= 8001
-# The suite runs with development settings (no TLS redirect) and its own key.
-TEST_ENV := DEBUG=true SECRET_KEY=test-only-secret-key VPSORG_API_URL=http://vpsorg.test/api/v1
+# The suite runs with development settings (no TLS redirect), its own key, and the
+# local-memory cache (fast, per process; the default database cache is tested on its own).
+TEST_ENV := DEBUG=true SECRET_KEY=test-only-secret-key VPSORG_API_URL=http://vpsorg.test/api/v1 CACHE_URL=locmemcache://
 # The same suite against the services of a multi-instance deployment (browser tests aside).
 SERVICES_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CACHE_URL=redis://127.0.0.1:6379/1
+# Where the two-instance test finds its services (it creates and drops its own database).
+INSTANCES_ENV := INSTANCES_POSTGRES=postgres://postgres@127.0.0.1:5432 INSTANCES_REDIS_URL=redis://127.0.0.1:6379/4
 
-.PHONY: run test test-services install lint format sandbox check bench clean
+.PHONY: run test test-services test-instances install lint format sandbox check bench clean deploy-check serve
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12 or newer is needed, found " + sys.version.split()[0])'
@@ -28,10 +31,14 @@ run: install
 	PANEL_PORT=$(PANEL_PORT) SANDBOX_PORT=$(SANDBOX_PORT) $(PY) scripts/rundemo.py
 
 test: install
-	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest -m "not instances" $(PYTEST_ARGS)
 
 test-services: install
-	$(TEST_ENV) $(SERVICES_ENV) $(PY) -m pytest --ignore=tests/e2e $(PYTEST_ARGS)
+	$(TEST_ENV) $(SERVICES_ENV) $(PY) -m pytest --ignore=tests/e2e -m "not instances" $(PYTEST_ARGS)
+
+# Two gunicorn instances on one PostgreSQL (a database of the test's own) and one Redis.
+test-instances: install
+	$(TEST_ENV) $(INSTANCES_ENV) $(PY) -m pytest -m instances tests/test_two_instances.py $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -49,6 +56,17 @@ bench: install
 
 check: install
 	$(TEST_ENV) $(PY) manage.py check
+
+# Production serving: migrate, collectstatic, gunicorn (deploy/gunicorn.conf.py), with the
+# variables of README "Deploying" from the environment (SECRET_KEY at least).
+serve: install
+	PYTHON=$(PY) sh deploy/serve.sh
+
+# With the production variables of README "Deploying" in the environment (no DEBUG):
+# hashed, compressed static files, then Django's deployment checks; a warning fails too.
+deploy-check: install
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var staticfiles .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@ Every value has a name in ../shared/DESIGN.md. A value that cannot be read fails
 loudly at start-up (ImproperlyConfigured) rather than being silently replaced.
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -51,6 +52,10 @@ if not SECRET_KEY:
     # Development only: a fixed key so sessions survive a restart of `make run`.
     SECRET_KEY = "django-insecure-development-key-do-not-use-in-production"  # noqa: S105
 
+# Old keys still accepted for sessions and password-reset links while SECRET_KEY rotates
+# (README "Key rotation"); signing uses SECRET_KEY only.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -67,8 +72,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its time covers everything below, static files included (panel/access_log.py).
+    "panel.access_log.access_log",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: every view's answer, none of the static files.
+    "panel.middleware.private_no_store",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,8 +116,44 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60 if not DEBUG else 0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several workers write one file: IMMEDIATE takes the write lock when a transaction
+    # begins (not halfway, where SQLite cannot wait and answers "database is locked"),
+    # and a writer waits up to SQLITE_BUSY_TIMEOUT seconds for it instead of failing.
+    # It also serialises every atomic block, which is what makes the team rules
+    # (panel.teams) and the database cache's add()/incr() hold across processes.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "timeout", _positive_float("SQLITE_BUSY_TIMEOUT", 20.0)
+    )
+    # Write-ahead log: readers never wait for a writer, nor a writer for readers; NORMAL
+    # sync is safe with WAL (a crash may lose the last commits, never corrupt the file).
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL"
+    )
 
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://panel")}
+# With no CACHE_URL: the database cache on the default database (table panel_cache, made by
+# `migrate`), which every worker of the machine shares; see panel/cache_backend.py for why
+# not the file-based one. Redis (CACHE_URL=redis://...) for several instances. The test suite
+# sets CACHE_URL=locmemcache:// (Makefile TEST_ENV).
+CACHE_URL = env.str("CACHE_URL", default="")
+if CACHE_URL:
+    CACHES = {"default": env.cache_url_config(CACHE_URL)}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "panel.cache_backend.DatabaseCache",
+            "LOCATION": "panel_cache",
+            # Django's default of 300 entries would cull a busy panel's entries every minute.
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
+# Several panels (or a test) sharing one Redis keep apart by a prefix of their own.
+if CACHE_KEY_PREFIX := env.str("CACHE_KEY_PREFIX", default=""):
+    CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX
+# How long a team's cached server answers stay fresh (servers/cache.py), in seconds.
+SERVERS_CACHE_SECONDS = _positive_float("SERVERS_CACHE_SECONDS", 2.0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -132,7 +177,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -146,9 +191,14 @@ STORAGES = {
 # Serve from the finders when no collectstatic ran (tests, `make run`).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
-if not DEBUG and not (STATIC_ROOT / "staticfiles.json").exists():
+if (
+    not DEBUG
+    and not (STATIC_ROOT / "staticfiles.json").exists()
+    # collectstatic itself must run with the hashing storage, to write the manifest.
+    and sys.argv[1:2] != ["collectstatic"]
+):
     # Production settings without collectstatic (e.g. the test suite): keep plain storage,
-    # so pages still render; `make deploy-check` runs collectstatic.
+    # so pages still render; `make serve` and `make deploy-check` run collectstatic.
     STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
 
 # --- Security: secure by default unless DEBUG ---------------------------------------------
@@ -157,9 +207,14 @@ SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# Only makes the site eligible for the browsers' preload list; nothing is preloaded until
+# the operator submits the domain. SECURE_HSTS_PRELOAD=false to stay off the list.
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if _bool("BEHIND_TLS_PROXY", False) else None
 )
+# A balancer's health check speaks plain HTTP to the instance: answer it, not a redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
@@ -214,7 +269,10 @@ AUTHENTICATION_BACKENDS = ["panel.throttle.ThrottledModelBackend"]
 DEFAULT_EXCEPTION_REPORTER_FILTER = "panel.debug.PanelExceptionReporterFilter"
 
 # Django 6.1's MAILERS, built from one EMAIL_URL (e.g. smtp+tls://user:pass@host:587).
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# Production default: the machine's own mail server on localhost:25 (Django's own default
+# host and port), not a development backend: mail then leaves by the usual route, and a
+# panel without a mail server still works (invitations also show the link to pass on).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 _email_options = {
     option: _email[key]
     for key, option in (
@@ -237,10 +295,14 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json_line": {"format": "%(message)s"},
+    },
     "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "access": {"class": "logging.StreamHandler", "formatter": "json_line"},
         # Error reports to ADMINS, scrubbed of the token by panel's exception reporter filter.
         "mail_admins": {
             "level": "ERROR",
@@ -253,5 +315,11 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
         "django.server": {"handlers": [], "level": "INFO" if DEBUG else "WARNING"},
+        # One JSON line per request (panel/access_log.py); ACCESS_LOG=false turns it off.
+        "panel.access": {
+            "handlers": ["access"],
+            "level": "INFO" if _bool("ACCESS_LOG", True) else "WARNING",
+            "propagate": False,
+        },
     },
 }

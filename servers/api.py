@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from panel.access_log import MeasuredSession
 from panel.crypto import InvalidToken
 from panel.models import Team
 from servers import client as vpsorg
@@ -41,11 +42,12 @@ def _session() -> requests.Session:
     """One session per worker thread, so keep-alive connections are reused across requests.
 
     The client sends each team's token per request, never on the session; cookies are
-    refused so nothing an answer sets for one team can ride along with another's.
+    refused so nothing an answer sets for one team can ride along with another's. The
+    session counts its calls into the request's access-log line (panel/access_log.py).
     """
     session = getattr(_local, "session", None)
     if session is None:
-        session = requests.Session()
+        session = MeasuredSession()
         session.cookies.set_policy(_NoCookies())
         _local.session = session
     return session

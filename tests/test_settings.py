@@ -16,7 +16,8 @@ PROBE = (
     "import json, django; from django.conf import settings; django.setup(); "
     "print(json.dumps({k: getattr(settings, k) for k in ("
     "'DEBUG', 'SECURE_SSL_REDIRECT', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE', "
-    "'SECURE_HSTS_SECONDS', 'VPSORG_API_URL', 'VPSORG_TIMEOUT', 'TOKEN_ENCRYPTION_KEYS')}))"
+    "'SECURE_HSTS_SECONDS', 'VPSORG_API_URL', 'VPSORG_TIMEOUT', 'TOKEN_ENCRYPTION_KEYS', "
+    "'SECRET_KEY_FALLBACKS')}))"
 )
 
 
@@ -68,9 +69,11 @@ def test_environment_values_are_read() -> None:
         VPSORG_API_URL="http://127.0.0.1:8001/api/v1/",
         VPSORG_TIMEOUT="2.5",
         TOKEN_ENCRYPTION_KEYS="a,b",
+        SECRET_KEY_FALLBACKS="old-key-1,old-key-2",
     )
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
+    assert values["SECRET_KEY_FALLBACKS"] == ["old-key-1", "old-key-2"]
     assert values["VPSORG_API_URL"] == "http://127.0.0.1:8001/api/v1"
     assert values["VPSORG_TIMEOUT"] == 2.5
     assert values["TOKEN_ENCRYPTION_KEYS"] == ["a", "b"]
@@ -123,12 +126,25 @@ def test_hosts_database_cache_mail_and_signup_come_from_the_environment() -> Non
     assert values["signup"] is False
 
 
-def test_by_default_mail_goes_to_the_console_the_cache_is_local_and_signup_is_open() -> None:
+def test_by_default_console_mail_the_database_cache_and_open_signup() -> None:
     values = probe_services()
     assert values["db"] == "django.db.backends.sqlite3"
     assert values["mailer"]["BACKEND"] == "django.core.mail.backends.console.EmailBackend"
-    assert values["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    # Shared by every worker of the machine (issue 10), in the table `migrate` makes.
+    assert values["cache"]["BACKEND"] == "panel.cache_backend.DatabaseCache"
+    assert values["cache"]["LOCATION"] == "panel_cache"
     assert values["signup"] is True
+
+
+def test_production_mail_goes_to_the_local_mail_server_by_default() -> None:
+    values = probe_services(DEBUG="false", SECRET_KEY="x" * 50)
+    assert values["mailer"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert values["mailer"]["OPTIONS"] == {"host": "localhost", "port": 25}
+
+
+def test_a_local_memory_cache_only_when_asked_for() -> None:
+    values = probe_services(CACHE_URL="locmemcache://")
+    assert values["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
 
 
 @pytest.mark.parametrize(

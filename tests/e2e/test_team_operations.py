@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -74,6 +75,8 @@ def test_a_bulk_reboot_of_a_mixed_selection_and_a_double_submit(
     expect(page.locator("#bulk-skipped")).to_have_text("Will be skipped (2)")
     expect(page.locator("#bulk-missing")).to_have_text("Not found (1)")
     before = calls(upstream, "POST /api/v1/servers/{id}/reboot/")
+    # What the form sends, to send the very same again below.
+    sent = page.locator("form.bulk-form").evaluate("f => [...new FormData(f)]")
     page.get_by_role("button", name="Reboot 3 servers").click()
     expect(page.locator("#bulk-result")).to_be_visible()
     outcomes = page.locator("[data-bulk-server]").evaluate_all(
@@ -87,10 +90,22 @@ def test_a_bulk_reboot_of_a_mixed_selection_and_a_double_submit(
     }
     assert calls(upstream, "POST /api/v1/servers/{id}/reboot/") - before == 3
 
-    # Back to the confirmation and submit the same form again: nothing is sent twice.
+    # Back to the confirmation: the page is fetched again (Cache-Control: no-store), so it
+    # shows the servers as they are now, rebooting, and offers no second reboot.
     page.go_back()
-    page.get_by_role("button", name="Reboot 3 servers").click()
-    expect(page.locator("#bulk-result .notice")).to_contain_text("already been sent")
+    expect(page.locator("h1")).not_to_have_text("Reboot 3 servers?")
+    expect(page.get_by_role("button", name="Reboot 3 servers")).to_have_count(0)
+    # The same form sent again (a second tab, a replayed request): nothing is sent twice.
+    again = page.request.post(
+        f"{live_server.url}/servers/bulk/",
+        data=urlencode([(name, value) for name, value in sent]),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": page.url,
+        },
+    )
+    assert again.status == 200
+    assert "already been sent" in again.text()
     assert calls(upstream, "POST /api/v1/servers/{id}/reboot/") - before == 3
 
 
