@@ -159,10 +159,17 @@ def test_peak_memory_and_children_of_this_process() -> None:
     import os
     import subprocess
 
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    # 40 MB touched, then freed: the peak (VmHWM) remembers it.
+    code = (
+        "b = bytearray(40_000_000); del b; print('ready', flush=True); import time; time.sleep(9)"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
         assert child.pid in bench.children(os.getpid())
-        assert bench.peak_rss_kib(child.pid) > 1000
+        assert bench.peak_rss_kib(child.pid) > 40_000_000 // 1024
         assert bench.cpu_seconds([os.getpid()]) > 0
     finally:
         child.kill()
