@@ -13,7 +13,7 @@ SERVICES_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CACHE_URL=r
 # Where the two-instance test finds its services (it creates and drops its own database).
 INSTANCES_ENV := INSTANCES_POSTGRES=postgres://postgres@127.0.0.1:5432 INSTANCES_REDIS_URL=redis://127.0.0.1:6379/4
 
-.PHONY: run test test-services test-instances install lint format sandbox check bench clean deploy-check serve
+.PHONY: run test test-services test-instances install lint format sandbox check bench screenshots clean deploy-check serve
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12 or newer is needed, found " + sys.version.split()[0])'
@@ -57,6 +57,10 @@ bench: install
 	@command -v wrk >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+# The main pages, light and dark, desktop and phone, into docs/screenshots/ (needs Chromium).
+screenshots: install
+	$(PY) scripts/screenshots.py
 
 check: install
 	$(TEST_ENV) $(PY) manage.py check

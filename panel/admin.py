@@ -2,10 +2,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from allauth.mfa.admin import AuthenticatorAdmin
+from allauth.mfa.models import Authenticator
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from panel.accounts import unlock
 from panel.audit import Action, record
 from panel.models import AuditEntry, Invitation, Membership, Team, TeamToken
 
@@ -120,3 +127,52 @@ class InvitationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+User = get_user_model()
+
+
+class PanelUserAdmin(UserAdmin):
+    """Django's user admin, with an action that lifts a log-in lock-out (as
+    `manage.py unlock_login` does)."""
+
+    actions = ["unlock_login"]
+
+    @admin.action(description=_("Unlock log-in (forget the failed attempts)"))
+    def unlock_login(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for user in queryset:
+            unlock(username=user.get_username(), user=user)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)d account may log in again at once.",
+                "%(n)d accounts may log in again at once.",
+                count,
+            )
+            % {"n": count},
+            messages.SUCCESS,
+        )
+
+
+admin.site.unregister(User)
+admin.site.register(User, PanelUserAdmin)
+
+
+class ReadOnlyAuthenticatorAdmin(AuthenticatorAdmin):
+    """allauth's list of authenticators, without their data (encrypted secrets, keys): staff
+    see who has which method and may delete one for a user who lost the device (the user
+    then signs in with the password alone and sets it up again)."""
+
+    fields = ("user", "type", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+admin.site.unregister(Authenticator)
+admin.site.register(Authenticator, ReadOnlyAuthenticatorAdmin)

@@ -7,5 +7,5 @@ class PanelConfig(AppConfig):
     verbose_name = _("Panel")
 
     def ready(self) -> None:
-        # Registers the deploy checks and the login-throttling signal receivers.
-        from panel import checks, throttle  # noqa: F401
+        # Registers the deploy checks and the accounts' signal receivers (audit, team).
+        from panel import account_signals, checks  # noqa: F401

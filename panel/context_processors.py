@@ -17,5 +17,6 @@ def team(request: HttpRequest) -> dict[str, Any]:
         "membership": membership,
         "team": membership.team if membership else None,
         "memberships": SimpleLazyObject(lambda: user_memberships(request)),
-        "signup_enabled": settings.SIGNUP_ENABLED,
+        "signup_enabled": settings.SIGNUP_ENABLED and not settings.SIGNUP_SSO_ONLY,
+        "sso_enabled": bool(settings.SOCIALACCOUNT_PROVIDERS),
     }

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account import forms as allauth_forms
+from allauth.mfa.base import forms as mfa_forms
+from allauth.mfa.totp import forms as totp_forms
+from allauth.mfa.webauthn import forms as webauthn_forms
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from panel import throttle
 from panel.models import Role
 
 
@@ -21,6 +23,8 @@ class NoColonMixin:
 
 
 class SignupForm(NoColonMixin, UserCreationForm):
+    """The account form of an invitation's join page (the sign-up page is allauth's)."""
+
     email = forms.EmailField(
         label=_("Email"),
         required=True,
@@ -55,31 +59,6 @@ class InvitedSignupForm(SignupForm):
         self.fields["email"].disabled = True
 
 
-class PanelAuthenticationForm(AuthenticationForm):
-    """Django's login form, refusing outright while the username or address is locked out."""
-
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "locked": _(
-            "Too many failed log-in attempts. For your safety, logging in is paused for "
-            "%(minutes)s; try again then."
-        ),
-    }
-
-    def clean(self) -> dict[str, Any]:
-        seconds = throttle.locked_for(self.request, self.cleaned_data.get("username"))
-        if seconds:
-            minutes = max(1, -(-seconds // 60))
-            raise forms.ValidationError(
-                self.error_messages["locked"],
-                code="locked",
-                params={
-                    "minutes": ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
-                },
-            )
-        return super().clean()
-
-
 class TokenForm(NoColonMixin, forms.Form):
     token = forms.CharField(
         label=_("API token"),
@@ -110,3 +89,53 @@ class RoleForm(forms.Form):
 
 class TeamSwitchForm(forms.Form):
     team = forms.IntegerField(min_value=1)
+
+
+# --- allauth's forms, without the "Label:" colon (ACCOUNT_FORMS and MFA_FORMS in settings) ---
+
+
+class LoginForm(NoColonMixin, allauth_forms.LoginForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The page links to the password reset below the form, not inside the label.
+        self.fields["password"].help_text = ""
+
+
+class AccountSignupForm(NoColonMixin, allauth_forms.SignupForm):
+    pass
+
+
+class ChangePasswordForm(NoColonMixin, allauth_forms.ChangePasswordForm):
+    pass
+
+
+class ResetPasswordForm(NoColonMixin, allauth_forms.ResetPasswordForm):
+    pass
+
+
+class ResetPasswordKeyForm(NoColonMixin, allauth_forms.ResetPasswordKeyForm):
+    pass
+
+
+class AddEmailForm(NoColonMixin, allauth_forms.AddEmailForm):
+    pass
+
+
+class ReauthenticateForm(NoColonMixin, allauth_forms.ReauthenticateForm):
+    pass
+
+
+class AuthenticateForm(NoColonMixin, mfa_forms.AuthenticateForm):
+    pass
+
+
+class MFAReauthenticateForm(NoColonMixin, mfa_forms.ReauthenticateForm):
+    pass
+
+
+class ActivateTOTPForm(NoColonMixin, totp_forms.ActivateTOTPForm):
+    pass
+
+
+class AddWebAuthnForm(NoColonMixin, webauthn_forms.AddWebAuthnForm):
+    pass

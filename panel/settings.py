@@ -4,6 +4,7 @@ Every value has a name in ../shared/DESIGN.md. A value that cannot be read fails
 loudly at start-up (ImproperlyConfigured) rather than being silently replaced.
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -66,9 +67,17 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth's sessions page
     "django_htmx",
     "panel",
     "servers",
+    # Accounts (issue 13): after "panel", so the panel's templates override allauth's.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.usersessions",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -164,9 +175,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "servers:list"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("pt-br", _("Portuguese (Brazil)"))]
@@ -253,18 +264,101 @@ BULK_CONCURRENCY = env.int("BULK_CONCURRENCY", default=4)
 if not 1 <= BULK_CONCURRENCY <= 32:
     raise ImproperlyConfigured(f"BULK_CONCURRENCY must be between 1 and 32, not {BULK_CONCURRENCY}")
 
+# The currency of the plans' prices (ISO 4217), shown in the user's locale (servers/money.py).
+PRICE_CURRENCY = env.str("PRICE_CURRENCY", default="USD").strip().upper()
+if not re.fullmatch(r"[A-Z]{3}", PRICE_CURRENCY):
+    raise ImproperlyConfigured(
+        f"PRICE_CURRENCY must be a three-letter ISO 4217 code such as USD, not {PRICE_CURRENCY!r}"
+    )
+
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotation).
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
 
-SIGNUP_ENABLED = _bool("SIGNUP_ENABLED", True)
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
 
+# --- Accounts: django-allauth (panel/accounts.py is the panel's adapter) ------------------
+SIGNUP_ENABLED = _bool("SIGNUP_ENABLED", True)
+# Sign-up only through the identity provider (OIDC_* below): the password sign-up is closed.
+SIGNUP_SSO_ONLY = _bool("SIGNUP_SSO_ONLY", False)
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "panel.accounts.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "panel.accounts.SocialAccountAdapter"
+ACCOUNT_FORMS = {
+    name: f"panel.forms.{form}"
+    for name, form in (
+        ("login", "LoginForm"),
+        ("signup", "AccountSignupForm"),
+        ("change_password", "ChangePasswordForm"),
+        ("reset_password", "ResetPasswordForm"),
+        ("reset_password_from_key", "ResetPasswordKeyForm"),
+        ("add_email", "AddEmailForm"),
+        ("reauthenticate", "ReauthenticateForm"),
+    )
+}
+MFA_FORMS = {
+    "authenticate": "panel.forms.AuthenticateForm",
+    "reauthenticate": "panel.forms.MFAReauthenticateForm",
+    "activate_totp": "panel.forms.ActivateTOTPForm",
+    "add_webauthn": "panel.forms.AddWebAuthnForm",
+}
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="none")
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # a reset for an unknown address mails nothing
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # stays signed in here; the other sessions end
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[VPS.org Panel] "
 # Login throttling: after LOGIN_FAILURE_LIMIT failures for one username or from one address,
-# every attempt is refused for LOGIN_LOCKOUT_SECONDS. Counted in the cache, which is shared
-# by every worker and instance when CACHE_URL is redis.
+# every attempt is refused for up to LOGIN_LOCKOUT_SECONDS, even with the right password; the
+# second-factor step counts the same way. allauth keeps the counts in the default cache:
+# shared by every worker and instance when CACHE_URL is redis.
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
-AUTHENTICATION_BACKENDS = ["panel.throttle.ThrottledModelBackend"]
+_login_rate = f"{LOGIN_FAILURE_LIMIT}/{LOGIN_LOCKOUT_SECONDS}s"
+ACCOUNT_RATE_LIMITS = {"login_failed": f"{_login_rate}/ip,{_login_rate}/key"}
+MFA_ADAPTER = "panel.accounts.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "VPS.org Panel"
+# A code of the period before or after is accepted too: phones' clocks drift.
+MFA_TOTP_TOLERANCE = 1
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+# Email verification is off by default (ACCOUNT_EMAIL_VERIFICATION): two-factor must not wait on it.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+# WebAuthn over plain http://localhost (make run, the browser tests); never in production.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+USERSESSIONS_TRACK_ACTIVITY = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+# Single sign-on through OpenID Connect: on only when the issuer and the client are set.
+OIDC_ISSUER_URL = env.str("OIDC_ISSUER_URL", default="").rstrip("/")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_NAME = env.str("OIDC_NAME", default="Single sign-on")
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+if OIDC_ISSUER_URL and OIDC_CLIENT_ID:
+    if not OIDC_ISSUER_URL.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(
+            f"OIDC_ISSUER_URL must be an http(s) URL, not {OIDC_ISSUER_URL!r}"
+        )
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": OIDC_NAME,
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {"server_url": OIDC_ISSUER_URL},
+            }
+        ],
+    }
+elif OIDC_ISSUER_URL or OIDC_CLIENT_ID:
+    raise ImproperlyConfigured("OIDC_ISSUER_URL and OIDC_CLIENT_ID are set together, or neither.")
 # Scrubs tokens and Authorization headers from error reports (pages and mails).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "panel.debug.PanelExceptionReporterFilter"
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("token/remove/", views.token_remove, name="token_remove"),
     path("members/", views.members, name="members"),
     path("members/invite/", views.invite, name="invite"),
+    path("members/two-factor/", views.two_factor_policy, name="two_factor_policy"),
     path("members/<int:pk>/role/", views.member_role, name="member_role"),
     path("members/<int:pk>/remove/", views.member_remove, name="member_remove"),
     path("invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),

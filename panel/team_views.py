@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -32,19 +33,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from panel.audit import Action, record
+from panel.accounts import BACKEND, PENDING_INVITATION
+from panel.audit import Action, deleted_servers, record
 from panel.forms import InvitedSignupForm, InviteForm, RoleForm, TeamSwitchForm, TokenForm
 from panel.http import AuthenticatedHttpRequest, HtmxHttpRequest, TeamHttpRequest
 from panel.models import AuditEntry, Invitation, Membership, Role, Team, TeamToken
 from panel.teams import (
     LastAdminError,
     change_role,
+    has_two_factor,
     is_last_admin,
     remove_member,
     select_team,
     team_required,
 )
-from panel.views import BACKEND
 from servers import client as vpsorg
 from servers.api import error_message
 from servers.exports import csv_datetime, csv_response
@@ -157,6 +159,15 @@ def _members_context(request: TeamHttpRequest, **extra: Any) -> dict[str, Any]:
     members = list(
         Membership.objects.filter(team=team).select_related("user").order_by("user__username", "id")
     )
+    # Who signs in with a second factor: whether, never what (no admin sees a secret).
+    with_two_factor = set(
+        Authenticator.objects.filter(
+            user_id__in=[m.user_id for m in members],
+            type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN],
+        ).values_list("user_id", flat=True)
+    )
+    for member in members:
+        member.has_two_factor = member.user_id in with_two_factor  # type: ignore[attr-defined]
     admins = sum(1 for m in members if m.role == Role.ADMIN)
     context: dict[str, Any] = {
         "members": members,
@@ -165,6 +176,8 @@ def _members_context(request: TeamHttpRequest, **extra: Any) -> dict[str, Any]:
         "is_admin": request.membership.is_admin,
         "invite_form": InviteForm(),
         "invitation_days": settings.INVITATION_EXPIRY_DAYS,
+        "without_two_factor": sum(1 for m in members if m.user_id not in with_two_factor),
+        "i_have_two_factor": request.user.pk in with_two_factor,
     }
     if request.membership.is_admin:
         context["invitations"] = list(
@@ -187,6 +200,42 @@ def _members_response(request: TeamHttpRequest) -> HttpResponse:
 @team_required(Role.VIEWER)
 def members(request: TeamHttpRequest) -> HttpResponse:
     return render(request, "team/members.html", _members_context(request))
+
+
+@require_POST
+@team_required(Role.ADMIN)
+def two_factor_policy(request: TeamHttpRequest) -> HttpResponse:
+    """Require (or stop requiring) two-factor sign-in of every member of the team."""
+    team = request.membership.team
+    require = request.POST.get("require_two_factor") == "on"
+    if require == team.require_two_factor:
+        return _members_response(request)
+    if require and not has_two_factor(request.user):
+        # An admin without it would be shut out of the team by their own policy.
+        messages.error(
+            request,
+            _("Set up two-factor sign-in for your own account first, then require it."),
+        )
+        return _members_response(request)
+    team.require_two_factor = require
+    team.save(update_fields=["require_two_factor"])
+    record(
+        team,
+        request.user,
+        Action.TEAM_REQUIRE_2FA if require else Action.TEAM_ALLOW_NO_2FA,
+        target_name=team.name,
+    )
+    if require:
+        messages.success(
+            request,
+            _(
+                "Two-factor sign-in is now required: members without it are led to set it up "
+                "before they can use the team's pages."
+            ),
+        )
+    else:
+        messages.success(request, _("Two-factor sign-in is no longer required in this team."))
+    return _members_response(request)
 
 
 @require_POST
@@ -223,7 +272,7 @@ def member_role(request: TeamHttpRequest, pk: int) -> HttpResponse:
         request.user,
         Action.MEMBER_ROLE,
         target_name=username,
-        message=f"{Role(previous).label} → {new_role.label}",
+        changes={"role": (previous, new_role.value)},
     )
     messages.success(
         request,
@@ -281,7 +330,8 @@ def member_remove(request: TeamHttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@team_required(Role.VIEWER)
+# A member who will not set up two-factor sign-in may still leave a team that requires it.
+@team_required(Role.VIEWER, two_factor_exempt=True)
 def leave(request: TeamHttpRequest) -> HttpResponse:
     """Any member may leave the current team, except its last admin."""
     member = request.membership
@@ -343,7 +393,13 @@ def invite(request: TeamHttpRequest) -> HttpResponse:
         # One live link per address: inviting again replaces the earlier link.
         Invitation.objects.filter(team=team, email__iexact=email, accepted_at__isnull=True).delete()
         invitation, key = Invitation.issue(team, email, role, request.user)
-        record(team, request.user, Action.MEMBER_INVITE, target_name=email, message=role.label)
+        record(
+            team,
+            request.user,
+            Action.MEMBER_INVITE,
+            target_name=email,
+            changes={"role": (None, role.value)},
+        )
     link = request.build_absolute_uri(reverse("team:join", args=[key]))
     mailed = _send_invitation(request, invitation, link)
     # The link's secret is stored only hashed, so this page is the one time it is shown:
@@ -375,6 +431,7 @@ def _join(request: HttpRequest, invitation: Invitation, user: Any) -> Membership
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     select_team(membership)
+    request.session.pop(PENDING_INVITATION, None)
     if created:
         record(
             invitation.team,
@@ -426,6 +483,9 @@ def join(request: HtmxHttpRequest, key: str) -> HttpResponse:
         context = {"invitation": invitation, "existing": existing}
         return render(request, "team/join.html", context)
 
+    # An account made on the way (the sign-up page, single sign-on) comes back here to join,
+    # and gets no personal team of its own (panel.accounts.welcome_new_account).
+    request.session[PENDING_INVITATION] = key
     form = InvitedSignupForm(request.POST or None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -457,6 +517,13 @@ def activity(request: TeamHttpRequest) -> HttpResponse:
     team = request.membership.team
     entries, filters = activity_entries(team, request.GET)
     page = Paginator(entries, ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    # A deleted server's entries name it in plain text: a link would lead to "not found".
+    gone = deleted_servers(team, {e.target_id for e in page.object_list})
+    for entry in page.object_list:
+        is_server = entry.action.startswith("server.") and bool(entry.target_id)
+        entry.server_gone = is_server and entry.target_id in gone
+        entry.server_link = is_server and not entry.server_gone
     context = {
         "page": page,
         "filters": filters,

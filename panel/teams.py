@@ -7,12 +7,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -72,12 +73,39 @@ def create_team(user: Any, name: str) -> Team:
     return team
 
 
+def has_two_factor(user: Any) -> bool:
+    """Whether the account signs in with a second factor (an authenticator app or a security
+    key; recovery codes alone are a fallback, not a factor)."""
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(
+        user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+    ).exists()
+
+
+def two_factor_required_response(request: HttpRequest, membership: Membership) -> HttpResponse:
+    """The team requires two-factor sign-in and this member has none: a page load is led to
+    the set-up; anything else (a form post, an htmx request) is refused with a page that
+    says why."""
+    message = _("The team %(team)s requires two-factor sign-in. Set it up to work in the team.") % {
+        "team": membership.team.name
+    }
+    if request.method == "GET" and not getattr(request, "htmx", False):
+        messages.warning(request, message)
+        return redirect("mfa_index")
+    return render(request, "team/two_factor_required.html", {"policy_message": message}, status=403)
+
+
 def team_required(
     minimum: Role = Role.VIEWER,
+    *,
+    two_factor_exempt: bool = False,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Log-in, a current team, and at least `minimum` role in it; else 403.
 
     A user in no team at all gets a page that says so (403 too) rather than a bare refusal.
+    A team that requires two-factor sign-in sends members without it to the set-up first,
+    except on pages marked `two_factor_exempt` (leaving the team).
     """
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -89,6 +117,12 @@ def team_required(
                 return render(request, "team/no_team.html", status=403)
             if not membership.has_role(minimum):
                 raise PermissionDenied
+            if (
+                membership.team.require_two_factor
+                and not two_factor_exempt
+                and not has_two_factor(request.user)
+            ):
+                return two_factor_required_response(request, membership)
             request.membership = membership  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 

@@ -1,4 +1,4 @@
-"""Accounts: log in (throttled), sign up, the password pages; and the health check."""
+"""The login and sign-up pages around allauth's views; and the health check."""
 
 from __future__ import annotations
 
@@ -6,65 +6,44 @@ import logging
 import uuid
 from typing import Any
 
+from allauth.account import views as allauth_views
+from allauth.account.adapter import get_adapter
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth.views import LoginView
 from django.core.cache import cache, caches
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
-
-from panel.forms import PanelAuthenticationForm, SignupForm
-from panel.teams import create_team
+from django.views.decorators.http import require_GET
 
 log = logging.getLogger(__name__)
 
-# The backend recorded in the session of a user logged in by the panel itself.
-BACKEND = settings.AUTHENTICATION_BACKENDS[0]
 
-
-class PanelLoginView(LoginView):
-    redirect_authenticated_user = True
-    authentication_form = PanelAuthenticationForm
+class PanelLoginView(allauth_views.LoginView):
+    """allauth's login, answering 429 while the account or address is locked out."""
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        # Read at request time, so a test overriding SIGNUP_ENABLED sees it.
-        return super().get_context_data(signup_enabled=settings.SIGNUP_ENABLED, **kwargs)
+        # Read at request time, so a test overriding the settings sees them.
+        return super().get_context_data(
+            signup_enabled=get_adapter(self.request).is_open_for_signup(self.request),
+            demo_logins=settings.DEBUG,
+            **kwargs,
+        )
 
-    def form_invalid(self, form: PanelAuthenticationForm) -> HttpResponse:
+    def form_invalid(self, form: Any) -> HttpResponse:
         response = super().form_invalid(form)
-        if form.has_error("__all__", "locked"):
+        if form.has_error(NON_FIELD_ERRORS, "too_many_login_attempts"):
             response.status_code = 429
         return response
 
 
-@sensitive_post_parameters("password1", "password2")
-@never_cache
-@require_http_methods(["GET", "POST"])
-def signup(request: HttpRequest) -> HttpResponse:
-    if not settings.SIGNUP_ENABLED:
+def signup(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """allauth's sign-up; a closed sign-up is not found (it has no page to show)."""
+    if not get_adapter(request).is_open_for_signup(request):
         raise Http404(_("Sign-up is closed on this panel."))
-    if request.user.is_authenticated:
-        return redirect("servers:list")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        create_team(user, _("%(username)s's team") % {"username": user.get_username()})
-        login(request, user, backend=BACKEND)
-        messages.success(
-            request,
-            _(
-                "Welcome! Your personal team is ready and you are its admin. Add the team's "
-                "VPS.org API token to see its servers."
-            ),
-        )
-        return redirect("servers:list")
-    return render(request, "registration/signup.html", {"form": form})
+    return allauth_views.signup(request, *args, **kwargs)
 
 
 def _database_ok() -> bool:

@@ -107,6 +107,8 @@ def main() -> int:
         if wait_for(f"http://{HOST}:{PANEL_PORT}/healthz", panel, seconds=30):
             print(
                 f"\n  Panel:   http://{HOST}:{PANEL_PORT}/   (log in as demo / vpsorg-demo)\n"
+                "  Two-factor sign-in: click your name, set up an app or a passkey"
+                f" (passkeys at http://localhost:{PANEL_PORT}/)\n"
                 f"  Sandbox: http://{HOST}:{SANDBOX_PORT}/\n  Ctrl-C stops both.\n",
                 flush=True,
             )

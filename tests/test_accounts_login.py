@@ -1,5 +1,6 @@
-"""Log in, and the throttling that locks out after repeated failures (per username and per
-address, counted in the shared cache, refusing even the right password for a while)."""
+"""Log in (allauth's form: `login` and `password`), and the throttling that locks out after
+repeated failures (allauth's login_failed rate limit, per username and per address, counted in
+the shared cache, refusing even the right password for a while)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
 
-from panel import throttle
+from panel import accounts
 
 PASSWORD = "right-password-42"
 
@@ -21,7 +22,7 @@ def user(db) -> User:
 
 def _login(client: Client, username: str, password: str, addr: str = "192.0.2.1"):
     return client.post(
-        "/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=addr
+        "/accounts/login/", {"login": username, "password": password}, REMOTE_ADDR=addr
     )
 
 
@@ -40,7 +41,7 @@ def test_login_with_the_right_password_redirects_to_the_servers(user) -> None:
 def test_a_wrong_password_is_a_form_error(user) -> None:
     response = _login(Client(), "lena", "wrong")
     assert response.status_code == 200
-    assert "correct username and password" in response.content.decode()
+    assert "username and/or password you specified are not correct" in response.content.decode()
 
 
 def test_nine_failures_do_not_lock(user) -> None:
@@ -96,23 +97,39 @@ def test_a_success_resets_the_usernames_count(user) -> None:
     assert _login(Client(), "lena", PASSWORD, addr="192.0.2.53").status_code == 302
 
 
-def test_the_admin_login_is_throttled_too(user) -> None:
+def test_the_admin_login_goes_through_the_panels_login(user) -> None:
+    # Was: the admin's own form throttled by the panel's backend. The admin now sends to the
+    # panel's login (allauth's rate limits and two-factor sign-in), so its form takes nothing.
+    user.is_staff = True
+    user.save()
+    client = Client()
+    response = client.post("/admin/login/?next=/admin/", {"username": "lena", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=/admin/login/")
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_locked_staff_user_cannot_reach_the_admin(user) -> None:
     user.is_staff = True
     user.save()
     _fail(Client(), "lena", 10)
-    response = Client().post(
-        "/admin/login/?next=/admin/",
-        {"username": "lena", "password": PASSWORD},
-        REMOTE_ADDR="198.51.100.99",
+    client = Client()
+    response = client.post(
+        "/accounts/login/?next=/admin/",
+        {"login": "lena", "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.98",
     )
-    assert response.status_code == 200  # the admin's form, refusing
-    assert "_auth_user_id" not in response.wsgi_request.session
+    assert response.status_code == 429
+    assert client.get("/admin/")["Location"].startswith("/admin/login/")
 
 
-def test_failures_at_the_admin_login_count(user) -> None:
-    for _ in range(10):
-        Client().post("/admin/login/", {"username": "lena", "password": "x"})
-    assert _login(Client(), "lena", PASSWORD, addr="198.51.100.98").status_code == 429
+def test_a_staff_user_logged_in_through_the_panel_reaches_the_admin(user) -> None:
+    user.is_staff = True
+    user.save()
+    client = Client()
+    response = client.post("/accounts/login/?next=/admin/", {"login": "lena", "password": PASSWORD})
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
 
 
 def test_behind_the_proxy_the_address_our_proxy_appended_counts(user, settings) -> None:
@@ -120,20 +137,20 @@ def test_behind_the_proxy_the_address_our_proxy_appended_counts(user, settings) 
     for n in range(10):
         Client().post(
             "/accounts/login/",
-            {"username": f"x{n}", "password": "wrong"},
+            {"login": f"x{n}", "password": "wrong"},
             REMOTE_ADDR="10.0.0.1",  # the proxy
             HTTP_X_FORWARDED_FOR=f"1.2.3.{n}, 203.0.113.77",  # spoofed first part varies
         )
     response = Client().post(
         "/accounts/login/",
-        {"username": "lena", "password": PASSWORD},
+        {"login": "lena", "password": PASSWORD},
         REMOTE_ADDR="10.0.0.1",
         HTTP_X_FORWARDED_FOR="203.0.113.77",
     )
     assert response.status_code == 429
     other = Client().post(
         "/accounts/login/",
-        {"username": "lena", "password": PASSWORD},
+        {"login": "lena", "password": PASSWORD},
         REMOTE_ADDR="10.0.0.1",
         HTTP_X_FORWARDED_FOR="203.0.113.78",
     )
@@ -149,28 +166,25 @@ def test_with_redis_the_lock_is_shared_by_every_instance(user, redis_cache) -> N
     with override_settings(CACHES=caches):
         _fail(Client(), "lena", 10)
         assert _login(Client(), "lena", PASSWORD).status_code == 429
-        # What another process would see: the lock keys are in redis itself.
-        assert any(b":login-throttle:lock:" in k for k in raw.scan_iter(f"{prefix}:*"))
+        # What another process would see: allauth's counters are in redis itself.
+        assert any(b":allauth:rl:" in k for k in raw.scan_iter(f"{prefix}:*"))
         # A fresh connection, as from another worker, refuses too.
         from django.core.cache import caches as cache_handler
 
         cache_handler["default"].close()
         assert _login(Client(), "lena", PASSWORD, addr="198.51.100.1").status_code == 429
-        assert throttle.locked_for(None, "lena") > 0
+        assert accounts.locked_for(key=accounts.login_attempts_key("lena")) > 0
 
 
-def test_with_redis_counting_is_atomic_across_connections(user, redis_cache) -> None:
+def test_with_redis_two_instances_add_up_to_the_lock(user, redis_cache) -> None:
+    # Was: the panel's own incr() counter was atomic across connections. Now: failures seen by
+    # two "instances" (their own cache objects on one redis) add up to allauth's one limit.
     caches, _raw = redis_cache
     with override_settings(CACHES=caches):
         from django.core.cache import caches as cache_handler
-        from django.core.cache.backends.redis import RedisCache
 
-        # Two "instances": their own cache objects, one redis.
-        first = cache_handler["default"]
-        second = RedisCache(caches["default"]["LOCATION"], caches["default"])
-        key = "login-throttle:count:probe"
-        first.add(key, 0)
-        for _ in range(5):
-            first.incr(key)
-            second.incr(key)
-        assert first.get(key) == 10
+        _fail(Client(), "lena", 5, addr="192.0.2.60")
+        cache_handler["default"].close()  # the next requests connect anew, as another worker
+        del cache_handler["default"]
+        _fail(Client(), "lena", 5, addr="192.0.2.61")
+        assert _login(Client(), "lena", PASSWORD, addr="192.0.2.62").status_code == 429

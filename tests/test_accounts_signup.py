@@ -82,3 +82,18 @@ def test_signup_disabled_answers_404_and_hides_the_link(db, settings) -> None:
     assert not User.objects.filter(username="newbie").exists()
     login_page = client.get("/accounts/login/").content.decode()
     assert "/accounts/signup/" not in login_page
+
+
+def test_a_signup_on_the_way_to_an_invitation_joins_that_team_only(admin_user, team) -> None:
+    from tests.conftest import client_for
+    from tests.test_team_invitations import _invite
+
+    link = _invite(client_for(admin_user), email="newbie@example.com", role="operator")
+    client = Client()
+    assert client.get(link).status_code == 200  # the invitation, opened before an account
+    response = client.post(f"/accounts/signup/?next={link}", {**FORM, "next": link})
+    assert response["Location"] == link
+    user = User.objects.get(username="newbie")
+    assert not Membership.objects.filter(user=user).exists()  # no personal team
+    assert client.post(link)["Location"] == "/servers/"
+    assert Membership.objects.get(user=user).team == team

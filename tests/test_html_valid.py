@@ -36,8 +36,13 @@ PAGES_AS_ADMIN = [
     "/team/token/",
     "/team/members/",
     "/team/activity/",
+    # Accounts (allauth's pages in the panel's templates).
+    "/accounts/2fa/",
+    "/accounts/sessions/",
+    "/accounts/password/change/",
+    "/accounts/email/",
 ]
-PAGES_ANONYMOUS = ["/accounts/login/", "/accounts/signup/", "/accounts/password_reset/"]
+PAGES_ANONYMOUS = ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]
 
 
 def _checker() -> list[str]:

@@ -169,7 +169,8 @@ def test_a_login_from_the_invitation_comes_back_to_it(admin_user, outsider_user)
     outsider_user.save()
     response = Client().post(
         f"/accounts/login/?next={link}",
-        {"username": "otto-outsider", "password": "otto-pass-1", "next": link},
+        # allauth's login field is `login` (was Django's `username`).
+        {"login": "otto-outsider", "password": "otto-pass-1", "next": link},
     )
     assert response["Location"] == link
 

@@ -71,7 +71,8 @@ def sandbox(settings: Any) -> Iterator[Any]:
 
 def log_in(page: Any, live_server: Any, username: str, password: str) -> None:
     page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
+    # allauth's login field is `login`; the page also has a passkey button (another form).
+    page.fill("input[name=login]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    page.click("#login-form button[type=submit]")
     page.wait_for_url(f"{live_server.url}/servers/**")

@@ -12,7 +12,7 @@ from tests.e2e.conftest import SANDBOX_TOKEN, log_in
 
 def test_login_page_opens(page: Any, live_server: Any) -> None:
     page.goto(f"{live_server.url}/accounts/login/")
-    assert page.locator("input[name=username]").is_visible()
+    assert page.locator("input[name=login]").is_visible()  # allauth's name (was username)
     assert page.locator("input[name=password]").is_visible()
     assert "Log in" in page.title()
 
