@@ -51,8 +51,12 @@ format: install
 sandbox: install
 	$(PY) -m sandbox --port $(SANDBOX_PORT)
 
+# The list page under gunicorn against a direct fetch, polling and wrk (issue 11), about
+# 4 minutes; writes docs/benchmarks.md. wrk comes from Debian's packages.
 bench: install
-	$(PY) scripts/bench_list.py
+	@command -v wrk >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 # The main pages, light and dark, desktop and phone, into docs/screenshots/ (needs Chromium).
 screenshots: install

@@ -28,8 +28,8 @@ def current_membership(request: HttpRequest) -> Membership | None:
     cached = getattr(request, "_membership", False)
     if cached is not False:
         return cached
-    # All of them (a user has a few), so that user_memberships() needs no second query
-    # when there is only one: the team switcher's question on every full page.
+    # All of them (a user has a few), so that user_memberships() needs no second query:
+    # the team switcher's question on every full page.
     memberships = list(
         Membership.objects.filter(user=request.user)
         .select_related("team", "team__api_token")
@@ -38,21 +38,24 @@ def current_membership(request: HttpRequest) -> Membership | None:
     )
     membership = memberships[0] if memberships else None
     request._membership = membership  # type: ignore[attr-defined]
-    if len(memberships) <= 1:
-        request._memberships = memberships  # type: ignore[attr-defined]
+    request._memberships = _by_team_name(memberships)  # type: ignore[attr-defined]
     return membership
 
 
+def _by_team_name(memberships: list[Membership]) -> list[Membership]:
+    # In Python rather than ORDER BY team__name: the same order on SQLite and PostgreSQL,
+    # whatever the database's collation, and case aside as a person reads a list.
+    return sorted(memberships, key=lambda m: (m.team.name.casefold(), m.team.name, m.team_id))
+
+
 def user_memberships(request: HttpRequest) -> list[Membership]:
-    """All the user's teams, for the team switcher; cached on the request."""
+    """All the user's teams by name, for the team switcher; cached on the request."""
     if not request.user.is_authenticated:
         return []
     cached = getattr(request, "_memberships", None)
     if cached is None:
-        cached = list(
-            Membership.objects.filter(user=request.user)
-            .select_related("team")
-            .order_by("team__name", "team_id")
+        cached = _by_team_name(
+            list(Membership.objects.filter(user=request.user).select_related("team"))
         )
         request._memberships = cached  # type: ignore[attr-defined]
     return cached

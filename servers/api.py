@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from http import cookiejar
 
 import requests
+import requests.adapters
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -36,22 +38,46 @@ class _NoCookies(cookiejar.DefaultCookiePolicy):
         return False
 
 
-_local = threading.local()
+_lock = threading.Lock()
+_shared: tuple[int, requests.Session] | None = None
+# gunicorn's threads per worker (deploy/gunicorn.conf.py reads the same variable): each may
+# run a list with VPSORG_LIST_CONCURRENCY pages in flight at once.
+_DEFAULT_THREADS = 4
+
+
+def _pool_size() -> int:
+    raw = os.environ.get("GUNICORN_THREADS", "").strip()
+    threads = int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else _DEFAULT_THREADS
+    return max(requests.adapters.DEFAULT_POOLSIZE, threads * settings.VPSORG_LIST_CONCURRENCY)
 
 
 def _session() -> requests.Session:
-    """One session per worker thread, so keep-alive connections are reused across requests.
+    """One session per worker process, shared by its threads: one pool of keep-alive
+    connections to VPS.org, large enough for every thread's concurrent list pages, so a
+    request reuses the connections any earlier request of the process opened (with TLS,
+    a new connection costs a handshake) instead of only its own thread's.
 
-    The client sends each team's token per request, never on the session; cookies are
-    refused so nothing an answer sets for one team can ride along with another's. The
-    session counts its calls into the request's access-log line (panel/access_log.py).
+    requests' adapters and urllib3's pools are thread-safe; the cookie jar is the one
+    shared state, and it refuses every cookie, so nothing an answer sets for one team can
+    ride along with another's. The client sends each team's token per request, never on
+    the session. The session counts its calls into the request's access-log line
+    (panel/access_log.py). Made again in a forked child (the pid is part of the key), so
+    no two processes ever share a socket.
     """
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = MeasuredSession()
-        session.cookies.set_policy(_NoCookies())
-        _local.session = session
-    return session
+    global _shared
+    shared = _shared
+    pid = os.getpid()
+    if shared is not None and shared[0] == pid:
+        return shared[1]
+    with _lock:
+        if _shared is None or _shared[0] != pid:
+            session = MeasuredSession()
+            session.cookies.set_policy(_NoCookies())
+            size = _pool_size()
+            for prefix in ("https://", "http://"):
+                session.mount(prefix, vpsorg.DeadlineAdapter(size))
+            _shared = (pid, session)
+        return _shared[1]
 
 
 def client_for(team: Team) -> vpsorg.VPSOrgClient:

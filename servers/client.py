@@ -207,13 +207,22 @@ _STATUS_ERRORS: dict[int, type[VPSOrgError]] = {
 # --------------------------------------------------------------------------
 
 
+# The helpers below run a dozen times per server of a list (1000 servers: 15 ms before
+# the fast paths): the type the API sends is checked first, by identity, before the
+# lenient conversions.
+
+
 def _str_or_none(value: Any) -> str | None:
+    if value.__class__ is str:
+        return value
     if value is None or isinstance(value, dict | list):
         return None
     return str(value)
 
 
 def _int_or_none(value: Any) -> int | None:
+    if value.__class__ is int:
+        return value
     # bool is an int subclass; a true/false in a numeric field is bad data.
     if isinstance(value, bool):
         return None
@@ -227,6 +236,8 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def _float_or_none(value: Any) -> float | None:
+    if value.__class__ is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, bool):
         return None
     if not isinstance(value, int | float | Decimal | str):
@@ -288,9 +299,12 @@ def _date_or_raw(value: Any) -> date | datetime | str | None:
 
 def _opaque_id(value: Any) -> str:
     # bool/float/dict ids would stringify into something no URL should carry.
-    if isinstance(value, bool) or not isinstance(value, int | str):
+    if value.__class__ is str:
+        text = value
+    elif isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError("id is missing or not a string/integer")
-    text = str(value)
+    else:
+        text = str(value)
     if not _ID_RE.fullmatch(text):
         raise ValueError("id has characters other than letters, digits and hyphens")
     return text
@@ -311,6 +325,36 @@ def _nested[T](builder: Callable[[dict[str, Any]], T], value: Any) -> T | None:
         return builder(value)
     except ValueError:
         return None
+
+
+class _Shared:
+    """The nested objects already built for one list, to build each plan and OS once.
+
+    A list of 1000 servers holds a handful of distinct plans and OSes; building them
+    anew for every server was over a third of from_api's time. A nested object is
+    reused only when its raw dict equals the one it was built from (a C comparison),
+    so a server whose plan differs in any field still gets its own. Sharing frozen
+    objects also makes the cached list smaller: pickle writes a shared object once.
+    """
+
+    __slots__ = ("_built",)
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[Callable[..., Any], Any], tuple[dict[str, Any], Any]] = {}
+
+    def nested[T](self, builder: Callable[[dict[str, Any]], T], value: Any) -> T | None:
+        if value.__class__ is not dict:
+            return _nested(builder, value)
+        key = (builder, value.get("id"))
+        try:
+            seen = self._built.get(key)
+        except TypeError:  # an unhashable id: not shareable (and likely not buildable)
+            return _nested(builder, value)
+        if seen is not None and seen[0] == value:
+            return seen[1]
+        built = _nested(builder, value)
+        self._built[key] = (value, built)
+        return built
 
 
 # --------------------------------------------------------------------------
@@ -397,7 +441,9 @@ class Server:
     message: str | None = None
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Self:
+    def from_api(cls, data: Mapping[str, Any], shared: _Shared | None = None) -> Self:
+        """`shared`: the plans and OSes already built for the same list (list_servers)."""
+        nested = _nested if shared is None else shared.nested
         return cls(
             id=_opaque_id(data.get("id")),
             name=_str_or_none(data.get("name")) or "",
@@ -406,8 +452,8 @@ class Server:
             ip_address=_str_or_none(data.get("ip_address")),
             ipv6_address=_str_or_none(data.get("ipv6_address")),
             location=_str_or_none(data.get("location")),
-            plan=_nested(Plan.from_api, data.get("plan")),
-            os=_nested(OperatingSystem.from_api, data.get("os")),
+            plan=nested(Plan.from_api, data.get("plan")),
+            os=nested(OperatingSystem.from_api, data.get("os")),
             backups_enabled=_bool_or_none(data.get("backups_enabled")),
             resource_usage=_nested(ResourceUsage.from_api, data.get("resource_usage")),
             created_at=_datetime_or_none(data.get("created_at")),
@@ -1204,7 +1250,8 @@ class VPSOrgClient:
 
     def list_servers(self, status: str | None = None, location: str | None = None) -> list[Server]:
         items = self._list("servers", {"status": status or None, "location": location or None})
-        return self._build_all(Server.from_api, items)
+        shared = _Shared()
+        return self._build_all(lambda item: Server.from_api(item, shared), items)
 
     def get_server(self, server_id: int | str) -> Server:
         return self._build(Server.from_api, self.request("GET", self._id_path("server", server_id)))

@@ -240,6 +240,39 @@ def test_list_servers_example(rsps: responses.RequestsMock, client: VPSOrgClient
     assert servers[1].plan is not None and servers[1].plan.name == "Performance VPS"
 
 
+def test_list_servers_builds_each_plan_and_os_once(
+    rsps: responses.RequestsMock, client: VPSOrgClient
+) -> None:
+    plan = {"id": 1, "name": "Standard VPS", "vcpus": 2, "locations": ["us-west"]}
+    renamed = {**plan, "name": "Standard VPS (renamed)"}
+    bodies = [
+        {"id": 1, "name": "a", "plan": plan, "os": {"id": 5, "name": "Ubuntu"}},
+        {"id": 2, "name": "b", "plan": dict(plan), "os": {"id": 5, "name": "Ubuntu"}},
+        # Same id, another field: its own object, not the first one's.
+        {"id": 3, "name": "c", "plan": renamed, "os": {"id": 5, "name": "Debian"}},
+        {"id": 4, "name": "d", "plan": {"id": [1], "name": "broken"}, "os": "not an object"},
+        {"id": 5, "name": "e", "plan": plan},
+    ]
+    rsps.get(SERVERS, json={"count": 5, "next": None, "previous": None, "results": bodies})
+    servers = client.list_servers()
+    assert servers[0].plan is servers[1].plan is not None
+    assert servers[0].os is servers[1].os is not None
+    assert servers[2].plan == Plan(
+        id=1, name="Standard VPS (renamed)", vcpus=2, locations=("us-west",)
+    )
+    assert servers[2].os == OperatingSystem(id=5, name="Debian")
+    assert servers[3].plan is None and servers[3].os is None
+    # After another plan with the same id, the first one comes back built again, equal.
+    assert servers[4].plan == servers[0].plan
+    assert [s.plan.name if s.plan else None for s in servers] == [
+        "Standard VPS",
+        "Standard VPS",
+        "Standard VPS (renamed)",
+        None,
+        "Standard VPS",
+    ]
+
+
 def test_list_servers_sends_filters_and_page_size(
     rsps: responses.RequestsMock, client: VPSOrgClient
 ) -> None:
