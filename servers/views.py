@@ -160,7 +160,7 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
     state = context["state"]
     if fragment:
         response = render(request, "servers/list.html#results", context)
-        if request.htmx.trigger == "filters":
+        if request.htmx.trigger in ("filters", "sort-select"):
             # The form sends every field, empty ones too; push the tidy URL instead.
             push_url(response, state.url())
     else:
