@@ -320,3 +320,30 @@ def test_a_viewer_is_told_why_there_are_no_buttons(api, team, viewer_user, opera
     html = client_for(operator_user).get("/servers/12345/").content.decode()
     assert "cannot start or stop servers" not in html
     assert 'data-action="reboot"' in html
+
+
+@pytest.mark.django_db
+def test_the_price_comes_from_the_plans_the_list_cached(api, viewer_user) -> None:
+    """VPS.org names a server's plan without prices: the plans the list (or the create
+    form) fetched give them, and the page makes no call of its own for them."""
+    from tests.test_server_list import mock_list, plan_json
+
+    mock_list(api, [server_json(12345)])
+    plan = plan_json(1, "Standard VPS", ["us-west"], price_monthly=10.0, price_hourly=0.015)
+    plans = api.get(f"{API}/plans/", json={"count": 1, "next": None, "results": [plan]})
+    client = client_for(viewer_user)
+    client.get("/servers/")
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    html = client.get("/servers/12345/").content.decode()
+    assert '<span class="monthly">$10.00/month</span>' in html
+    assert '<span class="hourly">$0.015/hour</span>' in html
+    assert plans.call_count == 1
+
+
+@pytest.mark.django_db
+def test_without_cached_plans_no_price_and_no_extra_call(api, viewer_user) -> None:
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    response = client_for(viewer_user).get("/servers/12345/")
+    assert response.status_code == 200
+    assert "<dt>Price</dt>" not in response.content.decode()
+    assert len(api.calls) == 1
