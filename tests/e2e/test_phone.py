@@ -162,3 +162,24 @@ def test_the_detail_page_fits_a_phone(
     expect(page.locator("#server-card [data-status]")).to_be_visible()
     no_sideways_scroll(page)
     assert serious(page) == []
+
+
+def test_stop_from_a_rows_menu_on_a_phone_settles_and_keeps_the_focus(
+    phone: Any, live_server: Any, sandbox: Any, transactional_db: Any, settings: Any
+) -> None:
+    settings.LIVE_IDLE_SECONDS = 2
+    page = phone
+    member(Role.OPERATOR, "otto")
+    log_in(page, live_server, "otto", PASSWORD)
+    row = page.locator("#results tbody tr", has=page.get_by_role("link", name="web-server-01"))
+    row.locator("details.row-menu > summary").click()
+    row.get_by_role("button", name=re.compile(r"^Stop")).click()
+    page.locator("#confirm-dialog").get_by_role("button", name="Stop").click()
+    badge = row.locator("[data-status]")
+    expect(badge).to_have_attribute("data-status", "stopped", timeout=12_000)
+    # The swapped row's menu is closed again; the focus stays on this server, on its menu.
+    summary = row.locator("details.row-menu > summary")
+    expect(summary).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(row.get_by_role("button", name=re.compile(r"^Start web-server-01"))).to_be_visible()
+    no_sideways_scroll(page)
