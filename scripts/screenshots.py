@@ -39,12 +39,15 @@ PAGES = {
 }
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 THEMES = ("light", "dark")
-# The README's images: every page on a desktop in light, and list and create on a phone
-# in dark. SHOTS_ALL=1 takes every combination (for a look, not for the repository).
+# The README's images: every page on a desktop in light, list and create on a phone in
+# dark, list and a server on a phone in light. SHOTS_ALL=1 takes every combination (for
+# a look, not for the repository).
 DEFAULT = {
     ("list", "light", "desktop"),
     ("list", "dark", "desktop"),
     ("list", "dark", "phone"),
+    ("list", "light", "phone"),
+    ("detail", "light", "phone"),
     ("detail", "light", "desktop"),
     ("create", "light", "desktop"),
     ("create", "dark", "phone"),

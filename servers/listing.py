@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from django.core.paginator import Page, Paginator
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from servers import client as vpsorg
@@ -183,6 +184,17 @@ def _sort_headers(state: ListState) -> list[dict[str, Any]]:
     return headers
 
 
+def sort_choices() -> list[tuple[str, str]]:
+    """The phone's one sort control: every column, each way, in the order of the columns
+    (the headers' first direction first: newest first for Created)."""
+    choices = []
+    for key, label in COLUMNS:
+        up = (key, _("%(column)s, ascending") % {"column": label})
+        down = (f"-{key}", _("%(column)s, descending") % {"column": label})
+        choices.extend((down, up) if key in DESCENDING_FIRST else (up, down))
+    return choices
+
+
 def _pager(state: ListState, page_obj: Page) -> dict[str, Any]:
     number, last = page_obj.number, page_obj.paginator.num_pages
     base = reverse("servers:list")
@@ -239,6 +251,7 @@ def results_context(
         "total": len(servers),
         "shown_count": len(shown),
         "headers": _sort_headers(state),
+        "sort_choices": sort_choices(),
         "pager": _pager(state, page_obj),
         "clear_url": reverse("servers:list"),
         "status_choices": [(s, status_rules.label(s)) for s in status_rules.FILTERABLE],

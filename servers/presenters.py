@@ -264,6 +264,11 @@ def row_context(request: Any, server: vpsorg.Server) -> dict[str, Any]:
 # --- The detail card ----------------------------------------------------------------------
 
 
+# Usage thresholds, in percent of the plan's total: amber from the first, red from the second.
+USAGE_HIGH = 70.0
+USAGE_CRITICAL = 90.0
+
+
 @dataclass(frozen=True, slots=True)
 class UsageBar:
     key: str
@@ -280,11 +285,24 @@ class UsageBar:
 
     @property
     def low(self) -> float | None:
-        return self.total * 0.7 if self.total else None
+        return self.total * USAGE_HIGH / 100 if self.total else None
 
     @property
     def high(self) -> float | None:
-        return self.total * 0.9 if self.total else None
+        return self.total * USAGE_CRITICAL / 100 if self.total else None
+
+    @property
+    def level(self) -> str:
+        """ "ok", "high" from 70 % of the total, "critical" from 90 %: the bar's colour,
+        said in words too (level_text), never by the colour alone."""
+        percent = self.percent
+        if percent is None or percent < USAGE_HIGH:
+            return "ok"
+        return "critical" if percent >= USAGE_CRITICAL else "high"
+
+    @property
+    def level_text(self) -> str:
+        return {"high": _("High"), "critical": _("Critical")}.get(self.level, "")
 
 
 def usage_bars(server: vpsorg.Server) -> list[UsageBar]:

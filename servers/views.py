@@ -160,7 +160,7 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
     state = context["state"]
     if fragment:
         response = render(request, "servers/list.html#results", context)
-        if request.htmx.trigger == "filters":
+        if request.htmx.trigger in ("filters", "sort-select"):
             # The form sends every field, empty ones too; push the tidy URL instead.
             push_url(response, state.url())
     else:
@@ -173,6 +173,19 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------------------
 # Detail
 # --------------------------------------------------------------------------------------
+
+
+def _priced_plan(team: Team, plan: vpsorg.Plan | None) -> vpsorg.Plan | None:
+    """The server's plan with its prices, for the page's price row. VPS.org names a
+    server's plan without them, so they come from the team's plans as the list and the
+    create form cached them (for minutes): the page makes no call of its own for them,
+    so every path and every test of it keeps its one upstream call. None: no price known,
+    the row is left out."""
+    if plan is None:
+        return None
+    if plan.price_monthly is not None or plan.price_hourly is not None:
+        return plan
+    return next((p for p in cached_plans(team) or [] if str(p.id) == str(plan.id)), None)
 
 
 @require_GET
@@ -204,6 +217,7 @@ def server_detail(request: TeamHttpRequest, server_id: str) -> HttpResponse:
         context = {
             **card_context(request, server, read_at=read_at, errors=1, problem=problem, stale=True),
             "server_id": server.id,
+            "priced_plan": _priced_plan(team, server.plan),
             "entries": entries_for_server(team, server.id, limit=10),
             "rename_form": RenameForm(initial={"name": server.name}, auto_id="rename-%s"),
         }
@@ -217,6 +231,7 @@ def server_detail(request: TeamHttpRequest, server_id: str) -> HttpResponse:
         **card_context(request, server, read_at=read_at, note=note),
         **_upstream_context(None),
         "server_id": server.id,
+        "priced_plan": _priced_plan(team, server.plan),
         "entries": entries_for_server(team, server.id, limit=10),
         "rename_form": RenameForm(initial={"name": server.name}, auto_id="rename-%s"),
     }

@@ -258,3 +258,92 @@ def test_usage_numbers_use_the_languages_decimal_mark(api, viewer_user) -> None:
     assert "23,5%" in html
     # The meter's machine-readable value keeps the dot whatever the language.
     assert 'value="23.5"' in html
+
+
+@pytest.mark.django_db
+def test_the_price_of_the_plan_in_the_currency_setting(api, viewer_user, settings) -> None:
+    settings.PRICE_CURRENCY = "EUR"
+    data = detail_json()
+    data["plan"] |= {"price_monthly": "12.00", "price_hourly": "0.018"}
+    api.get(f"{API}/servers/12345/", json=data)
+    html = client_for(viewer_user).get("/servers/12345/").content.decode()
+    assert "<dt>Price</dt>" in html
+    assert '<span class="monthly">€12.00/month</span>' in html
+    assert '<span class="hourly">€0.018/hour</span>' in html
+
+
+@pytest.mark.django_db
+def test_no_price_row_when_the_plan_has_none(api, viewer_user) -> None:
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    html = client_for(viewer_user).get("/servers/12345/").content.decode()
+    assert "<dt>Price</dt>" not in html
+
+
+@pytest.mark.django_db
+def test_usage_levels_by_threshold_in_colour_and_in_words(api, viewer_user) -> None:
+    # CPU 69.9 %: ok; memory 70 %: high; disk 90 %: critical; bandwidth 100 %: critical.
+    data = detail_json(
+        resource_usage={
+            "cpu_percent": 69.9,
+            "memory_used": 2867.2,
+            "disk_used": 72,
+            "bandwidth_used": 2048,
+        }
+    )
+    api.get(f"{API}/servers/12345/", json=data)
+    html = client_for(viewer_user).get("/servers/12345/").content.decode()
+    levels = re.findall(r'<div class="usage-row usage-(\w+)">', html)
+    assert levels == ["ok", "high", "critical", "critical"]
+    texts = re.findall(r'<span class="usage-text" id="usage-(\w+)-text">(.*?)</span></dd>', html)
+    words = {key: re.sub(r"<[^>]+>", "", text).strip() for key, text in texts}
+    assert words["cpu"] == "69.9%"
+    assert words["memory"].endswith("(70%) High")
+    assert words["disk"].endswith("(90%) Critical")
+    assert 'aria-describedby="usage-disk-text"' in html
+
+
+@pytest.mark.django_db
+def test_a_suspended_server_says_what_it_means_and_whom_to_ask(api, operator_user) -> None:
+    api.get(f"{API}/servers/12345/", json=detail_json(status="suspended"))
+    html = client_for(operator_user).get("/servers/12345/").content.decode()
+    assert "VPS.org has suspended this server." in html
+    assert "contact VPS.org support" in html
+    assert "data-action=" not in html
+
+
+@pytest.mark.django_db
+def test_a_viewer_is_told_why_there_are_no_buttons(api, team, viewer_user, operator_user) -> None:
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    note = f"Your role (Viewer) cannot start or stop servers. Ask an admin of {team.name}."
+    html = client_for(viewer_user).get("/servers/12345/").content.decode()
+    assert html.count(note) == 1
+    html = client_for(operator_user).get("/servers/12345/").content.decode()
+    assert "cannot start or stop servers" not in html
+    assert 'data-action="reboot"' in html
+
+
+@pytest.mark.django_db
+def test_the_price_comes_from_the_plans_the_list_cached(api, viewer_user) -> None:
+    """VPS.org names a server's plan without prices: the plans the list (or the create
+    form) fetched give them, and the page makes no call of its own for them."""
+    from tests.test_server_list import mock_list, plan_json
+
+    mock_list(api, [server_json(12345)])
+    plan = plan_json(1, "Standard VPS", ["us-west"], price_monthly=10.0, price_hourly=0.015)
+    plans = api.get(f"{API}/plans/", json={"count": 1, "next": None, "results": [plan]})
+    client = client_for(viewer_user)
+    client.get("/servers/")
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    html = client.get("/servers/12345/").content.decode()
+    assert '<span class="monthly">$10.00/month</span>' in html
+    assert '<span class="hourly">$0.015/hour</span>' in html
+    assert plans.call_count == 1
+
+
+@pytest.mark.django_db
+def test_without_cached_plans_no_price_and_no_extra_call(api, viewer_user) -> None:
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    response = client_for(viewer_user).get("/servers/12345/")
+    assert response.status_code == 200
+    assert "<dt>Price</dt>" not in response.content.decode()
+    assert len(api.calls) == 1

@@ -339,7 +339,50 @@ def test_the_filter_form_pushes_a_tidy_url(api, viewer_user) -> None:
 def test_the_sort_rides_along_with_the_filter_form(api, viewer_user) -> None:
     mock_list(api, three_servers())
     html = client_for(viewer_user).get("/servers/?sort=-ip", **HTMX).content.decode()
+    # Rows shown: the sort control (a select, outside the form) carries it.
+    assert '<select name="sort" id="sort-select" form="filters"' in html
+    assert '<option value="-ip" selected>IPv4, descending</option>' in html
+    assert html.count('name="sort"') == 1
+
+
+@pytest.mark.django_db
+def test_the_sort_rides_along_when_no_server_matches(api, viewer_user) -> None:
+    mock_list(api, three_servers())
+    html = client_for(viewer_user).get("/servers/?sort=-ip&q=nothing-matches", **HTMX)
+    html = html.content.decode()
     assert '<input type="hidden" name="sort" value="-ip" form="filters">' in html
+    assert 'id="sort-select"' not in html
+
+
+@pytest.mark.django_db
+def test_the_sort_control_pushes_the_tidy_url(api, viewer_user) -> None:
+    mock_list(api, three_servers())
+    response = client_for(viewer_user).get(
+        "/servers/?q=&status=&location=&per_page=25&sort=-created",
+        **HTMX,
+        HTTP_HX_TRIGGER="sort-select",
+    )
+    assert response["HX-Push-Url"] == "/servers/?sort=-created"
+
+
+@pytest.mark.django_db
+def test_a_viewer_is_told_once_why_there_are_no_buttons(api, team, viewer_user) -> None:
+    mock_list(api, three_servers())
+    html = client_for(viewer_user).get("/servers/").content.decode()
+    note = f"Your role (Viewer) cannot start or stop servers. Ask an admin of {team.name}."
+    assert html.count(note) == 1
+    assert "data-action=" not in html
+
+
+@pytest.mark.django_db
+def test_an_operator_gets_no_role_note_and_a_menu_of_actions(api, operator_user) -> None:
+    mock_list(api, three_servers())
+    html = client_for(operator_user).get("/servers/").content.decode()
+    assert "cannot start or stop servers" not in html
+    # Every row with buttons holds them in its menu (a disclosure on a phone).
+    menus = html.count('<details class="row-menu">')
+    assert menus >= 1
+    assert menus == html.count('<div class="power-actions"')
 
 
 @pytest.mark.django_db
@@ -477,3 +520,16 @@ def test_a_slow_list_skips_the_plans_to_answer_in_time(api, viewer_user, monkeyp
     assert response.status_code == 200
     assert plans.call_count == 0
     assert len(row_ids(response.content.decode())) == 3
+
+
+@pytest.mark.django_db
+def test_a_suspended_row_says_whom_to_ask(api, operator_user) -> None:
+    servers = [server_json(1, name="web-01"), server_json(2, name="held-01", status="suspended")]
+    mock_list(api, servers)
+    html = client_for(operator_user).get("/servers/", **HTMX).content.decode()
+    rows = {
+        m.group(1): m.group(0) for m in re.finditer(r'<tr id="server-(\d+)".*?</tr>', html, re.S)
+    }
+    assert "ask the account owner to contact VPS.org support" in rows["2"]
+    assert "row-note" not in rows["1"]
+    assert "data-action" not in rows["2"]

@@ -14,6 +14,8 @@ from django.utils.formats import number_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from servers.money import money
+
 register = template.Library()
 
 
@@ -50,6 +52,18 @@ def price(value: Decimal | float | None) -> str:
     if value is None:
         return ""
     return number_format(value, decimal_pos=2)
+
+
+@register.filter(name="money")
+def money_filter(value: Decimal | float | None) -> str:
+    """A price in PRICE_CURRENCY, the user's language's way (servers/money.py)."""
+    return money(value)
+
+
+@register.filter
+def money_exact(value: Decimal | float | None) -> str:
+    """An hourly price with every decimal VPS.org gave ($0.007, not $0.01)."""
+    return money(value, exact=True)
 
 
 # (seconds in the unit, unit); months and years are approximate, as "ago" texts are.
@@ -151,4 +165,8 @@ def row_labels(language: str | None) -> dict[str, str]:
         "os": _("OS"),
         "created": _("Created"),
         "no_ip": _("not yet assigned"),
+        "actions": _("Actions"),
+        "suspended": _(
+            "Only VPS.org can lift this: ask the account owner to contact VPS.org support."
+        ),
     }

@@ -112,7 +112,13 @@
     const holder = document.querySelector(`[data-server-id="${CSS.escape(id)}"]`);
     if (!holder) return;
     const button = holder.querySelector(".power-form button:not([disabled])");
-    if (button) return button.focus();
+    if (button) {
+      button.focus();
+      if (document.activeElement === button) return;
+      // On a phone the new row's buttons sit in its closed menu: its summary takes the focus.
+      const summary = holder.querySelector(".row-menu > summary");
+      if (summary) return summary.focus();
+    }
     holder.setAttribute("tabindex", "-1");
     holder.focus();
   });

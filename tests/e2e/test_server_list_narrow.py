@@ -1,4 +1,5 @@
-"""The server list on a phone (390 px), in a real browser against the sandbox."""
+"""The server list on a phone (390 px), in a real browser against the sandbox (its sort
+control and compact rows: tests/e2e/test_phone.py)."""
 
 from __future__ import annotations
 
@@ -10,33 +11,6 @@ from panel.models import Membership, Role, Team, TeamToken
 from tests.e2e.conftest import SANDBOX_TOKEN, log_in
 
 PASSWORD = "nora-password-1"
-
-
-def test_a_phone_can_still_sort_the_cards(
-    page: Any, live_server: Any, sandbox: Any, transactional_db: Any
-) -> None:
-    """The cards have no column headers to click; the headers stay as sort links."""
-    team = Team.objects.create(name="E2E narrow")
-    stored = TeamToken(team=team)
-    stored.set_token(SANDBOX_TOKEN)
-    stored.save()
-    user = User.objects.create_user("nora", password=PASSWORD)
-    Membership.objects.create(team=team, user=user, role=Role.VIEWER)
-
-    page.set_viewport_size({"width": 390, "height": 844})
-    log_in(page, live_server, "nora", PASSWORD)
-    created = page.locator("table.servers thead a.sort", has_text="Created")
-    assert created.is_visible()
-    box = created.bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
-
-    created.click()
-    page.wait_for_url("**/servers/?sort=-created")
-    assert (
-        page.locator("table.servers thead th[aria-sort=descending]")
-        .inner_text()
-        .startswith("Created")
-    )
 
 
 def test_copy_buttons_stay_hidden_where_they_cannot_work(

@@ -30,6 +30,9 @@ def test_the_header_with_the_team_switcher_fits_a_phone(page: Any, live_server: 
     log_in(page, live_server, "maria-multiteam", PASSWORD)
     for path in ("/team/members/", "/team/activity/"):
         page.goto(f"{live_server.url}{path}")
+        # On a phone the team switcher and the account sit in the header's Menu.
+        assert not page.locator("#team-switch").is_visible()
+        page.locator(".site-menu > summary").click()
         assert page.locator("#team-switch").is_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
         log_out = page.locator("header button", has_text="Log out").bounding_box()
