@@ -110,7 +110,15 @@ TEMPLATES = [
             ],
             "builtins": ["django.templatetags.i18n"],
         },
-    }
+    },
+    # Only for the hot fragments of the server pages (servers/jinja.py says why); asked
+    # for by servers/fragments.py alone, never by name through Django's loader.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "servers.jinja.environment", "autoescape": True},
+    },
 ]
 
 DATABASES = {

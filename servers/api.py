@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from http import cookiejar
 
 import requests
@@ -69,43 +70,113 @@ def client_for(team: Team) -> vpsorg.VPSOrgClient:
     )
 
 
-def error_message(error: vpsorg.VPSOrgError) -> str:
-    """What the user reads when VPS.org did not do what was asked."""
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """What went wrong upstream, for a person: plain words first (`message`), the
+    technical detail beside them, smaller (`detail`: the HTTP status, VPS.org's own
+    words). Rendered by templates/servers/_problem.html."""
+
+    message: str
+    detail: str = ""
+    # A failure that passes by itself (VPS.org down, slow, busy): worth retrying.
+    transient: bool = False
+    # The token is missing or unusable: retrying cannot help until an admin acts.
+    token: bool = False
+    retry_after: float | None = None
+
+
+def _detail(error: vpsorg.VPSOrgError) -> str:
+    parts = []
+    if error.status:
+        parts.append(_("HTTP %(status)s") % {"status": error.status})
+    elif isinstance(error, vpsorg.Unavailable):
+        parts.append(_("no answer in time"))
+    said = (error.message or "").strip()
+    if said == getattr(type(error), "default_message", None):
+        # The client's own words for what happened, not VPS.org's.
+        parts.append(said)
+    elif said and said not in {str(error.status), "None"}:
+        parts.append(_("VPS.org said: %(message)s") % {"message": said[:300]})
+    return " · ".join(parts)
+
+
+def problem(error: vpsorg.VPSOrgError, *, retrying: bool = False) -> Problem:
+    """`retrying`: the page keeps asking by itself (a list or a detail page, live), so
+    the words say the panel will keep trying; otherwise they say to try again."""
     if isinstance(error, TokenUnreadable):
-        return _(
-            "The team's API token cannot be decrypted (the encryption keys changed). "
-            "An admin must store it again."
+        return Problem(
+            _(
+                "The panel can no longer read the team's VPS.org key. "
+                "An admin of the team must enter it again."
+            ),
+            _("The stored API token cannot be decrypted (the encryption keys changed)."),
+            token=True,
         )
     if isinstance(error, NoToken):
-        return _("This team has no VPS.org API token yet.")
+        return Problem(_("This team has no VPS.org API token yet."), token=True)
     if isinstance(error, vpsorg.Unauthorized):
-        return _("VPS.org rejected the team's API token. An admin must replace it.")
+        return Problem(
+            _("VPS.org rejected the team's API token. An admin must replace it."),
+            _detail(error),
+            token=True,
+        )
     if isinstance(error, vpsorg.Forbidden):
-        return _("The team's API token is not allowed to do this (VPS.org answered 403).")
+        return Problem(
+            _("The team's VPS.org key is not allowed to do this."), _detail(error), token=True
+        )
     if isinstance(error, vpsorg.PaymentRequired):
-        return _("The VPS.org account does not have enough credits for this.")
+        return Problem(
+            _("The VPS.org account does not have enough credits for this."), _detail(error)
+        )
     if isinstance(error, vpsorg.NotFound):
-        return _("VPS.org has no such server (it may have been deleted).")
+        return Problem(_("VPS.org has no such server (it may have been deleted)."))
+    after = _("The panel will keep trying.") if retrying else _("Try again in a moment.")
     if isinstance(error, vpsorg.RateLimited):
-        if error.retry_after:
+        if error.retry_after and not retrying:
             seconds = max(1, round(error.retry_after))
-            return ngettext(
-                "VPS.org is receiving too many requests. Try again in %(seconds)d second.",
-                "VPS.org is receiving too many requests. Try again in %(seconds)d seconds.",
-                seconds,
+            after = ngettext(
+                "Try again in %(seconds)d second.", "Try again in %(seconds)d seconds.", seconds
             ) % {"seconds": seconds}
-        return _("VPS.org is receiving too many requests. Try again in a moment.")
+        return Problem(
+            " ".join((_("VPS.org is receiving too many requests right now."), after)),
+            _detail(error),
+            transient=True,
+            retry_after=error.retry_after,
+        )
     if isinstance(error, vpsorg.Unavailable):
-        return _("VPS.org could not be reached or did not answer in time. Try again in a moment.")
+        return Problem(
+            " ".join((_("VPS.org is not answering right now."), after)),
+            _detail(error),
+            transient=True,
+        )
     if isinstance(error, vpsorg.ServerError):
-        return _("VPS.org had an internal error (HTTP %(status)s). Try again in a moment.") % {
-            "status": error.status
-        }
+        return Problem(
+            " ".join((_("VPS.org is having trouble right now."), after)),
+            _detail(error),
+            transient=True,
+        )
     if isinstance(error, vpsorg.UnexpectedResponse):
-        return _("VPS.org sent an answer the panel could not read. Try again in a moment.")
+        return Problem(
+            " ".join((_("VPS.org sent an answer the panel could not understand."), after)),
+            _detail(error),
+            transient=True,
+        )
     if isinstance(error, vpsorg.InvalidRequest):
-        return _("VPS.org refused the request: %(detail)s") % {"detail": error.message}
-    return _("VPS.org answered with an error: %(detail)s") % {"detail": error.message}
+        # Its message already carries VPS.org's words.
+        return Problem(
+            _("VPS.org refused the request: %(detail)s") % {"detail": error.message},
+            _("HTTP %(status)s") % {"status": error.status} if error.status else "",
+        )
+    return Problem(
+        _("VPS.org answered with an error: %(detail)s") % {"detail": error.message},
+        _detail(error),
+    )
+
+
+def error_message(error: vpsorg.VPSOrgError, *, retrying: bool = False) -> str:
+    """The plain words of problem(): what the user reads when VPS.org did not do what
+    was asked."""
+    return problem(error, retrying=retrying).message
 
 
 def maybe_applied(error: vpsorg.VPSOrgError) -> bool:

@@ -14,12 +14,18 @@ upstream call per entry per interval, whatever V and K.
   ("single flight"), so viewers arriving together do not all go upstream.
 - The team's own changes call `invalidate(team)`: every entry of the team is dropped at
   once (a per-team generation number is part of every key).
+- A page a person navigates to asks VPS.org at that moment (`fresh=True`) and refreshes
+  the shared entry; the live polls accept an older one (`max_age`): about 2 s while a
+  server is in transition, longer while none is (servers/live.py decides).
+- The last good answer for the team's list and for each server is kept for a day
+  (`last_known_*`), outside the generation, so an outage can show what was last seen.
 - Keys also carry a fingerprint of the team's stored token: after the token is replaced
   (perhaps by one of another account), nothing read with the old one is served.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import dataclasses
 import hashlib
@@ -38,8 +44,11 @@ from servers.api import NoToken, client_for
 DEFAULT_TTL = 2.0
 # How long an entry stays in the backend after it went stale; only so the backend
 # frees it by itself. Freshness is decided by `clock`, never by the backend.
-_KEEP = 60
+_KEEP = 120
 _WAIT_STEP = 0.02
+# The last good answers, for outages: long enough to span one.
+KNOWN_SECONDS = 24 * 3600
+KNOWN_REFRESH = 10
 
 # Wall-clock time, shared between workers and hosts (monotonic clocks are not).
 clock: Callable[[], float] = time.time
@@ -100,8 +109,40 @@ def _server_key(team: Team, server_id: str) -> str:
     return f"{_prefix(team)}:server:{digest}"
 
 
-def _fresh(entry: Any) -> bool:
-    return isinstance(entry, dict) and "at" in entry and 0 <= clock() - entry["at"] < ttl()
+def _known_prefix(team: Team) -> str:
+    # No generation: the team's own changes must not drop what an outage would show.
+    return f"servers:t{team.pk}:known:{_token_fingerprint(team)}"
+
+
+def _known_key(key: str, team: Team) -> str | None:
+    """The last-known twin of an unfiltered list or a server entry; None for others."""
+    prefix = _prefix(team)
+    rest = key.removeprefix(prefix)
+    if rest == ":list" or rest.startswith(":server:"):
+        return f"{_known_prefix(team)}{rest}"
+    return None
+
+
+MaxAge = float | Callable[[Any], float] | None
+
+
+def _fresh(entry: Any, max_age: MaxAge = None, since: float | None = None) -> bool:
+    """Young enough: at most `max_age` seconds old (ttl() by default, or what a callable
+    says of the cached value; a failure never longer than ttl()), or written after
+    `since` (a fill this caller waited for)."""
+    if not isinstance(entry, dict) or "at" not in entry:
+        return False
+    if since is not None and entry["at"] >= since:
+        return True
+    if max_age is None:
+        limit = ttl()
+    elif callable(max_age):
+        limit = max_age(entry["value"]) if "value" in entry else ttl()
+    else:
+        limit = max_age
+    if "error" in entry:
+        limit = min(limit, ttl())
+    return 0 <= clock() - entry["at"] < limit
 
 
 def _unwrap(entry: dict[str, Any]) -> Any:
@@ -110,7 +151,7 @@ def _unwrap(entry: dict[str, Any]) -> Any:
     return entry["value"]
 
 
-def _fill[T](key: str, fetch: Callable[[], T]) -> T:
+def _fill(key: str, fetch: Callable[[], Any], known: str | None) -> dict[str, Any]:
     try:
         value = fetch()
     except NoToken:
@@ -118,21 +159,67 @@ def _fill[T](key: str, fetch: Callable[[], T]) -> T:
     except vpsorg.VPSOrgError as exc:
         cache.set(key, {"at": clock(), "error": exc}, _KEEP)
         raise
-    cache.set(key, {"at": clock(), "value": value}, _KEEP)
-    return value
+    entry = {"at": clock(), "value": value}
+    cache.set(key, entry, _KEEP)
+    if known is not None:
+        if known.endswith(":list") and isinstance(value, list):
+            _remember_departed(known, value)
+        # The last-known twin is rewritten at most every KNOWN_REFRESH seconds: an outage
+        # shows a state at most that much older than the last good answer (and says
+        # when it was read), and a busy team's fills do not pickle the list twice.
+        if cache.add(f"{known}:fresh", 1, KNOWN_REFRESH):
+            cache.set(known, entry, KNOWN_SECONDS)
+    return entry
 
 
-def _cached[T](key: str, fetch: Callable[[], T]) -> T:
-    entry = cache.get(key)
-    if _fresh(entry):
-        return _unwrap(entry)
+def _remember_departed(known: str, servers: list[vpsorg.Server]) -> None:
+    """Names of the servers that left the list since the last good one: a page that
+    still shows them says which one was deleted elsewhere. Only names are compared (a
+    small entry), not the whole previous list."""
+    names_key = f"{known}:names"
+    before = cache.get(names_key)
+    now = {s.id: s.name for s in servers}
+    if before != now:
+        cache.set(names_key, now, KNOWN_SECONDS)
+    if isinstance(before, dict):
+        gone = {i: n for i, n in before.items() if i not in now}
+        if gone:
+            key = f"{known}:departed"
+            cache.set(key, {**(cache.get(key) or {}), **gone}, 3600)
+
+
+def departed_names(team: Team) -> dict[str, str]:
+    """id -> name of servers that left the team's list within the last hour."""
+    try:
+        return cache.get(f"{_known_prefix(team)}:list:departed") or {}
+    except NoToken:
+        return {}
+
+
+def _cached(
+    key: str,
+    fetch: Callable[[], Any],
+    *,
+    max_age: MaxAge = None,
+    fresh: bool = False,
+    known: str | None = None,
+) -> dict[str, Any]:
+    """The entry at `key` if young enough, else fetched by one caller (single flight).
+
+    `fresh` asks for an answer VPS.org gives after this call began: a fill already on its
+    way when the call began may still be shared (it is no older than this request).
+    """
+    since = clock()
+    entry = None if fresh else cache.get(key)
+    if _fresh(entry, max_age):
+        return entry
     timeout = float(settings.VPSORG_TIMEOUT)
     lock = f"{key}:lock"
     # The lock outlives any honest fetch (a list may take a few timeouts), so a
     # crashed holder only delays the others until it expires.
     if cache.add(lock, 1, timeout=max(1, round(3 * timeout))):
         try:
-            return _fill(key, fetch)
+            return _fill(key, fetch, known)
         finally:
             cache.delete(lock)
     # Another caller is asking VPS.org right now: wait for its answer rather than ask
@@ -143,29 +230,109 @@ def _cached[T](key: str, fetch: Callable[[], T]) -> T:
         sleep(_WAIT_STEP)
         waited += _WAIT_STEP
         entry = cache.get(key)
-        if _fresh(entry):
-            return _unwrap(entry)
+        if _fresh(entry, max_age, since if fresh else None):
+            return entry
         if cache.get(lock) is None:
             break
-    return _fill(key, fetch)
+    return _fill(key, fetch, known)
 
 
 def list_servers(
-    team: Team, *, status: str | None = None, location: str | None = None
+    team: Team,
+    *,
+    status: str | None = None,
+    location: str | None = None,
+    max_age: MaxAge = None,
+    fresh: bool = False,
 ) -> list[vpsorg.Server]:
-    """The team's servers (optionally filtered as the API filters them), at most ttl() old.
+    """The team's servers (optionally filtered as the API filters them), at most
+    `max_age` (default ttl()) old, or asked for now with `fresh`.
 
     Raises NoToken or the VPSOrgError VPS.org answered (possibly a cached one).
     """
+    return read_list(team, status=status, location=location, max_age=max_age, fresh=fresh)[0]
+
+
+def read_list(
+    team: Team,
+    *,
+    status: str | None = None,
+    location: str | None = None,
+    max_age: MaxAge = None,
+    fresh: bool = False,
+) -> tuple[list[vpsorg.Server], float]:
+    """list_servers(), and when VPS.org gave that answer (epoch seconds, `clock`)."""
     key = _list_key(team, status or None, location or None)
-    return _cached(
-        key, lambda: client_for(team).list_servers(status=status or None, location=location or None)
+    entry = _cached(
+        key,
+        lambda: client_for(team).list_servers(status=status or None, location=location or None),
+        max_age=max_age,
+        fresh=fresh,
+        known=_known_key(key, team),
     )
+    return _unwrap(entry), float(entry["at"])
 
 
-def get_server(team: Team, server_id: str) -> vpsorg.Server:
+def list_entry_age(team: Team) -> tuple[list[vpsorg.Server], float] | None:
+    """The team's shared unfiltered list and when it was read, if cached and good."""
+    try:
+        entry = cache.get(_list_key(team, None, None))
+    except NoToken:
+        return None
+    if isinstance(entry, dict) and isinstance(entry.get("value"), list):
+        return entry["value"], entry["at"]
+    return None
+
+
+def get_server(
+    team: Team, server_id: str, *, max_age: MaxAge = None, fresh: bool = False
+) -> vpsorg.Server:
     """One server in detail (usage, IPv6...), at most ttl() old; NotFound is cached too."""
-    return _cached(_server_key(team, server_id), lambda: client_for(team).get_server(server_id))
+    return read_server(team, server_id, max_age=max_age, fresh=fresh)[0]
+
+
+def read_server(
+    team: Team, server_id: str, *, max_age: MaxAge = None, fresh: bool = False
+) -> tuple[vpsorg.Server, float]:
+    key = _server_key(team, server_id)
+    entry = _cached(
+        key,
+        lambda: client_for(team).get_server(server_id),
+        max_age=max_age,
+        fresh=fresh,
+        known=_known_key(key, team),
+    )
+    return _unwrap(entry), float(entry["at"])
+
+
+def last_known_list(team: Team) -> tuple[list[vpsorg.Server], float] | None:
+    """The team's last good list and when it was read (epoch seconds), however old
+    (up to KNOWN_SECONDS), for pages that VPS.org cannot serve right now."""
+    return _last_known(team, ":list", list)
+
+
+def last_known_server(team: Team, server_id: str) -> tuple[vpsorg.Server, float] | None:
+    """The server as last seen in detail, or else in the team's last good list."""
+    digest = hashlib.sha256(str(server_id).encode()).hexdigest()[:16]
+    found = _last_known(team, f":server:{digest}", vpsorg.Server)
+    if found is not None:
+        return found
+    listed = last_known_list(team)
+    if listed is not None:
+        for server in listed[0]:
+            if server.id == str(server_id):
+                return server, listed[1]
+    return None
+
+
+def _last_known[T](team: Team, rest: str, kind: type[T]) -> tuple[T, float] | None:
+    try:
+        entry = cache.get(f"{_known_prefix(team)}{rest}")
+    except NoToken:
+        return None
+    if isinstance(entry, dict) and isinstance(entry.get("value"), kind):
+        return entry["value"], float(entry["at"])
+    return None
 
 
 def peek_server(team: Team, server_id: str) -> vpsorg.Server | None:
@@ -186,6 +353,9 @@ def peek_server(team: Team, server_id: str) -> vpsorg.Server | None:
 
 def invalidate(team: Team) -> None:
     """Forget everything cached for the team (after its own create, edit, delete, power)."""
+    # The team's own change shows in the next last-known list at once.
+    with contextlib.suppress(NoToken):
+        cache.delete(f"{_known_prefix(team)}:list:fresh")
     key = _generation_key(team)
     # add() then incr(): atomic in Redis and memcached, so two workers invalidating at
     # once both move the generation on.

@@ -37,8 +37,8 @@ from panel.teams import team_required
 from servers import cache as server_cache
 from servers import client as vpsorg
 from servers.api import NoToken, error_message
+from servers.listing import ListState, search, sort_servers
 from servers.protection import protected_ids
-from servers.views import ListState, search, sort_servers
 
 BOM = "\ufeff"
 # Rows per chunk sent: big enough that 10,000 rows are a few hundred writes, small

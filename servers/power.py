@@ -1,71 +1,56 @@
-"""Power actions (start, stop, reboot) and the live status of servers in transition.
+"""Power actions: start, stop and reboot one server.
 
 - POST /servers/<id>/start|stop|reboot/: a plain form POST that redirects back with a
-  message; with htmx it answers the server's row (list) or card (detail), badge inside,
-  and a toast through HX-Trigger.
-- GET /servers/<id>/status/: the badge. In transition it polls (hx-get + a trigger that
-  static/js/panel.js fires on its schedule); once settled it answers 286 and, for htmx,
-  the whole card or row, so buttons, addresses and usage follow the status.
-- GET /servers/status/: the list page's single poller. It watches every row in
-  transition with one (cached) list call, and swaps the rows out of band.
+  message; with htmx it answers the server's row (list) or card (detail, with its recent
+  activity out of band), and a toast through HX-Trigger.
+- GET /servers/<id>/stop|reboot/: the confirmation page for a browser without scripts
+  (the buttons' forms GET it; with htmx, hx-post acts after the dialog). Its form POSTs
+  to the same URL. Start needs no confirmation.
 
-Reads go through servers.cache, so every viewer of a team shares one upstream call per
-interval; the team's own actions invalidate it.
+What a row or card shows comes from servers/presenters.py, its markup from the templates.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect
+from django.http import HttpResponse, HttpResponseNotAllowed
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
-from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import (
-    HttpResponseClientRefresh,
-    HttpResponseStopPolling,
-    reswap,
-    retarget,
-    trigger_client_event,
-)
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import trigger_client_event
 
 from panel import audit
 from panel.http import TeamHttpRequest
-from panel.models import Role, Team
+from panel.models import Role
 from panel.teams import team_required
 from servers import cache as server_cache
 from servers import client as vpsorg
+from servers import fragments, presenters
 from servers import status as status_rules
 from servers.api import NoToken, client_for, error_message, maybe_applied
-from servers.templatetags.servers_tags import WITHIN, badge_html
-from servers.views import card_context, not_found, row_context
+from servers.api import problem as problem_of
+from servers.presenters import not_found
 
 AUDIT_ACTIONS = {
     "start": audit.Action.SERVER_START,
     "stop": audit.Action.SERVER_STOP,
     "reboot": audit.Action.SERVER_REBOOT,
 }
-# The most rows one poll may watch: a list page shows at most a few hundred.
-MAX_WATCHED = 500
-_ID_RE = re.compile(r"[A-Za-z0-9-]{1,128}")
-
 # Injectable, so tests can make an action "slow" without waiting.
 clock = time.monotonic
 
 TOAST = "panel:toast"
-POLL_ERROR = "panel:poll-error"
-POLL_STOP = "panel:poll-stop"
+# Heard by the page's live poller (hx-trigger "... panel:wake from:body"): a transition
+# just began, so it asks now and comes back at the fast pace.
+WAKE = "panel:wake"
 
 
 def _done_text(action: str, name: str) -> str:
@@ -106,13 +91,6 @@ def _unconfirmed_text(action: str, name: str) -> str:
     return texts[action] % {"name": name}
 
 
-def _settled_text(server: vpsorg.Server) -> str:
-    return _("%(name)s is now %(status)s.") % {
-        "name": server.name or server.id,
-        "status": status_rules.label(server.status).lower(),
-    }
-
-
 def _call(client: vpsorg.VPSOrgClient, server_id: str, action: str) -> vpsorg.ActionResult:
     if action == "start":
         return client.start_server(server_id)
@@ -121,120 +99,62 @@ def _call(client: vpsorg.VPSOrgClient, server_id: str, action: str) -> vpsorg.Ac
     return client.reboot_server(server_id)
 
 
-def _toast(response: HttpResponse, message: str, level: str) -> HttpResponse:
-    return trigger_client_event(response, TOAST, {"message": message, "level": level})
+def _toast(response: HttpResponse, message: str, level: str, detail: str = "") -> HttpResponse:
+    """A toast (static/js/panel.js): plain words, the technical detail smaller beside."""
+    payload = {"message": message, "level": level}
+    if detail:
+        payload["detail"] = detail
+    return trigger_client_event(response, TOAST, payload)
 
 
-# --- fragments --------------------------------------------------------------------------
+# --- fragments ---------------------------------------------------------------------------
 
 
-def render_row(request: TeamHttpRequest, server: vpsorg.Server, *, oob: bool = False) -> str:
-    """One row of the list (`servers/list.html#row`), optionally marked for an
-    out-of-band swap (wrapped in <template>, the only way a <tr> survives htmx's parser
-    next to other elements)."""
-    html = render_to_string(
-        "servers/list.html#row", {**row_context(request, server), "oob": oob}, request=request
-    ).strip()
-    return f"<template>{html}</template>" if oob else html
+def render_row(request: TeamHttpRequest, server: vpsorg.Server) -> str:
+    return fragments.row(presenters.RowMaker(request.membership)(server), get_token(request))
 
 
 def render_card(request: TeamHttpRequest, server: vpsorg.Server) -> str:
-    return render_to_string(
-        "servers/detail.html#card", card_context(request, server), request
-    ).strip()
-
-
-def _gone_card(server_id: str) -> SafeString:
-    return format_html(
-        '<section id="server-card" class="server-card server-gone" data-server-id="{}">'
-        '<p class="notice" role="alert">{} <a href="{}">{}</a></p></section>',
-        server_id,
-        _("This server no longer exists at VPS.org: it was deleted elsewhere."),
-        reverse("servers:list"),
-        _("Back to the servers"),
+    """The card, and the page's recent activity out of band: it shows the action just done."""
+    team = request.membership.team
+    context = {
+        **presenters.card_context(request, server),
+        "poller_id": "live-card",
+        "entries": audit.entries_for_server(team, server.id, limit=10),
+        "oob": True,
+    }
+    return render_to_string("servers/detail.html#card", context, request) + render_to_string(
+        "servers/detail.html#activity", context, request
     )
 
 
-def _gone_row_oob(server_id: str, name: str) -> SafeString:
-    """Remove the row and leave a note in the page's messages."""
-    note = (
-        _("%(name)s no longer exists at VPS.org: it was deleted elsewhere.") % {"name": name}
-        if name
-        else _("A server no longer exists at VPS.org: it was deleted elsewhere.")
-    )
-    return format_html(
-        '<template><tr id="server-{}" hx-swap-oob="delete"></tr></template>'
-        '<div hx-swap-oob="beforeend:#messages">'
-        '<p class="message message-warning" role="status">{}</p></div>',
-        server_id,
-        note,
-    )
-
-
-def _token_banner_oob(request: TeamHttpRequest, error: vpsorg.VPSOrgError) -> SafeString:
-    """The banner fills one fixed element by id, so repeated answers show it once."""
-    link: SafeString = mark_safe("")
-    if request.membership.has_role(Role.ADMIN):
-        link = format_html(' <a href="{}">{}</a>', reverse("team:token"), _("Replace it"))
-    return format_html(
-        '<div id="token-banner" class="token-banner" hx-swap-oob="true">'
-        '<p class="notice error" role="alert">{} {}{}</p></div>',
-        error_message(error),
-        _("Live status updates have stopped."),
-        link,
-    )
-
-
-def _poll_failure(
-    request: TeamHttpRequest, error: vpsorg.VPSOrgError, body: str = ""
-) -> HttpResponse:
-    """A poll that could not read VPS.org: keep what is shown and tell the script why.
-
-    An unusable token stops polling (its banner appears once); anything else backs off.
-    Plain requests (no htmx) get the message as text, never a 5xx.
-    """
-    if not request.htmx:
-        return HttpResponse(
-            format_html('<p class="notice error" role="alert">{}</p>', error_message(error))
-        )
-    if isinstance(error, NoToken | vpsorg.Unauthorized | vpsorg.Forbidden):
-        response = HttpResponse(body + _token_banner_oob(request, error))
-        trigger_client_event(response, POLL_STOP, {"reason": "token"})
-    else:
-        response = HttpResponse(body)
-        retry_after = getattr(error, "retry_after", None)
-        trigger_client_event(
-            response,
-            POLL_ERROR,
-            {"message": error_message(error), "retryAfter": retry_after},
-        )
-    # Out-of-band parts still land; the element that polled stays as it is.
-    return reswap(response, "none")
+def _gone_card(request: TeamHttpRequest, server_id: str) -> str:
+    return render_to_string("servers/_live.html#gone_card", {"server_id": server_id}, request)
 
 
 def _back(request: TeamHttpRequest, server_id: str) -> str:
-    referer = request.headers.get("Referer", "")
-    if referer and url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return referer
+    """Where a plain form POST returns: the confirmation page's `next` (the page its
+    GET came from), else the page the form was on; never another site."""
+    for candidate in (request.POST.get("next", ""), request.headers.get("Referer", "")):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
     return reverse("servers:detail", args=[server_id])
-
-
-def _other_team(request: TeamHttpRequest) -> bool:
-    """The page polls for a team that is no longer the user's current one (switched in
-    another tab): its rows would all look deleted. The page must reload instead."""
-    asked = request.GET.get("team", "")
-    return bool(asked) and asked != str(request.membership.team.pk)
 
 
 # --- views ------------------------------------------------------------------------------
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @team_required(Role.OPERATOR)
 def power(request: TeamHttpRequest, server_id: str, action: str) -> HttpResponse:
-    """Start, stop or reboot one server, then show where it stands."""
+    """Start, stop or reboot one server, then show where it stands; a GET of stop or
+    reboot asks first."""
+    if request.method == "GET":
+        if action == "start":
+            return HttpResponseNotAllowed(["POST"])
+        return _confirm(request, server_id, action)
     started = clock()
     team = request.membership.team
     known = server_cache.peek_server(team, server_id)
@@ -276,6 +196,8 @@ def power(request: TeamHttpRequest, server_id: str, action: str) -> HttpResponse
         error=error,
     )
     shown_name = name or server_id
+    found = problem_of(error) if error is not None else None
+    detail = found.detail if found else ""
     if error is None:
         level, text = "success", _done_text(action, shown_name)
     else:
@@ -287,18 +209,21 @@ def power(request: TeamHttpRequest, server_id: str, action: str) -> HttpResponse
         if gone:
             # Deleted, or another team's server: the same 404 either way.
             return not_found(request, server_id)
+        if found and found.transient and detail:
+            # A message is plain text: the detail in brackets after the plain words.
+            text = f"{text} ({detail})"
         messages.add_message(request, messages.SUCCESS if error is None else messages.ERROR, text)
         return redirect(_back(request, server_id))
 
     within = "card" if request.htmx.target == "server-card" else "row"
     if gone:
         # An empty answer swapped over the row removes it; a card says what happened.
-        response = HttpResponse(_gone_card(server_id) if within == "card" else "")
-        return _toast(response, text, level)
+        response = HttpResponse(_gone_card(request, server_id) if within == "card" else "")
+        return _toast(response, text, level, detail)
     server = fresh or (known if result is not None else None)
     if server is None:
         # Nothing better to show than what the page shows: keep it, the toast explains.
-        return _toast(HttpResponse(status=204), text, level)
+        return _toast(HttpResponse(status=204), text, level, detail)
     if (
         result is not None
         and result.server.status
@@ -309,122 +234,45 @@ def power(request: TeamHttpRequest, server_id: str, action: str) -> HttpResponse
         # may lag behind it, and it is what starts the polling.
         server = dataclasses.replace(server, status=result.server.status)
     html = render_card(request, server) if within == "card" else render_row(request, server)
-    return _toast(HttpResponse(html), text, level)
-
-
-@require_GET
-@never_cache
-@team_required()
-def server_status(request: TeamHttpRequest, server_id: str) -> HttpResponse:
-    """The badge; once settled, 286 and (for htmx) the card or row it belongs to."""
-    response = _server_status(request, server_id)
-    # The same URL answers a fragment for htmx and a badge otherwise.
-    patch_vary_headers(response, ("HX-Request",))
+    response = _toast(HttpResponse(html), text, level, detail)
+    if result is not None:
+        # The page's poller asks at once, and at the fast pace of a transition.
+        trigger_client_event(response, WAKE, after="settle")
     return response
 
 
-def _server_status(request: TeamHttpRequest, server_id: str) -> HttpResponse:
-    within = request.GET.get("within", "")
-    within = within if within in WITHIN else ""
-    if request.htmx and _other_team(request):
-        return HttpResponseClientRefresh()
+def _confirm(request: TeamHttpRequest, server_id: str, action: str) -> HttpResponse:
+    """Without scripts, Stop and Reboot lead here: what will happen, and a form that
+    POSTs the action. A server whose status does not allow it says so instead."""
     team = request.membership.team
+    server: vpsorg.Server | None = None
+    found = None
     try:
-        server = _polled_server(team, server_id, settled_needs_detail=within == "card")
+        server = server_cache.get_server(team, server_id)
     except vpsorg.NotFound:
-        if request.htmx and within == "card":
-            return reswap(
-                retarget(HttpResponse(_gone_card(server_id)), "#server-card"), "outerHTML"
-            )
-        if request.htmx and within == "row":
-            return reswap(HttpResponse(_gone_row_oob(server_id, "")), "none")
-        return HttpResponse(error_message(vpsorg.NotFound()), status=404)
+        return not_found(request, server_id)
     except vpsorg.VPSOrgError as exc:
-        return _poll_failure(request, exc)
-
-    if not status_rules.is_settled(server.status):
-        return HttpResponse(badge_html(server, poll=within or "card", team=team))
-    if not request.htmx:
-        return HttpResponse(badge_html(server))
-    if within == "card":
-        response: HttpResponse = HttpResponseStopPolling(render_card(request, server))
-        retarget(response, "#server-card")
-    elif within == "row":
-        response = HttpResponseStopPolling(render_row(request, server))
-        retarget(response, f"#server-{server.id}")
-    else:
-        return HttpResponseStopPolling(badge_html(server))
-    reswap(response, "outerHTML")
-    return _toast(response, _settled_text(server), "info")
-
-
-def _polled_server(team: Team, server_id: str, *, settled_needs_detail: bool) -> vpsorg.Server:
-    """The server as one poll of its badge needs it, at the least upstream cost.
-
-    Badges read the team's one cached list, the one the list page's poller reads too:
-    V viewers watching K servers, on list or detail pages, then cost one upstream call
-    per interval, not K. Only a card that settles needs the server in detail (usage,
-    IPv6), and asks for it once. A server the list lacks (deleted, or a list that lags
-    behind a create) and a list VPS.org cannot deliver readably are asked for directly,
-    while that still fits the time budget (about 3 x VPSORG_TIMEOUT a request).
-    """
-    started = clock()
-    try:
-        listed = next((s for s in server_cache.list_servers(team) if s.id == server_id), None)
-    except vpsorg.UnexpectedResponse:
-        listed = None
-    if listed is not None and not (settled_needs_detail and status_rules.is_settled(listed.status)):
-        return listed
-    if clock() - started > float(settings.VPSORG_TIMEOUT):
-        if listed is None:
-            raise vpsorg.Unavailable(status=None)
-        return listed
-    return server_cache.get_server(team, server_id)
-
-
-def _watched(request: TeamHttpRequest) -> list[tuple[str, str]] | None:
-    ids = request.GET.getlist("id")
-    names = request.GET.getlist("name")
-    if len(ids) > MAX_WATCHED or (names and len(names) != len(ids)):
-        return None
-    if not all(_ID_RE.fullmatch(i) for i in ids):
-        return None
-    names = names or [""] * len(ids)
-    return [(i, n[:200]) for i, n in zip(ids, names, strict=True)]
-
-
-@require_GET
-@never_cache
-@team_required()
-def list_poll(request: TeamHttpRequest) -> HttpResponse:
-    """Every row in transition on one list page, from one cached list call.
-
-    The script sends the ids (and names) of the rows it shows in transition; the answer
-    swaps each of those rows out of band with its current state, removes the rows of
-    servers deleted elsewhere (with a note), and toasts the ones that settled.
-    """
-    if _other_team(request):
-        return HttpResponseClientRefresh()
-    watched = _watched(request)
-    if watched is None:
-        return HttpResponseBadRequest(_("Unreadable list of servers."))
-    if not watched:
-        return HttpResponse(status=204)
-    try:
-        current = {s.id: s for s in server_cache.list_servers(request.membership.team)}
-    except vpsorg.VPSOrgError as exc:
-        return _poll_failure(request, exc)
-    parts: list[str] = []
-    settled: list[str] = []
-    for server_id, name in watched:
-        server = current.get(server_id)
-        if server is None:
-            parts.append(_gone_row_oob(server_id, name))
-            continue
-        parts.append(render_row(request, server, oob=True))
-        if status_rules.is_settled(server.status):
-            settled.append(_settled_text(server))
-    response = HttpResponse("".join(parts))
-    if settled:
-        _toast(response, " ".join(settled), "info")
-    return response
+        found = problem_of(exc)
+        known = server_cache.last_known_server(team, server_id)
+        server = known[0] if known else None
+    name = (server.name if server else "") or server_id
+    title, detail = presenters.confirm_words(action, name)
+    allowed = found is not None or (
+        server is not None and action in status_rules.allowed_actions(server.status)
+    )
+    context = {
+        "server": server,
+        "server_id": server_id,
+        "name": name,
+        "action": action,
+        "title": title,
+        "detail": detail,
+        "label": presenters.button_label(action),
+        "allowed": allowed,
+        "badge": presenters.badge(server.status) if server else None,
+        "problem": found,
+        "membership": request.membership,
+        # The page the button was on, to return to after the POST.
+        "next": _back(request, server_id),
+    }
+    return render(request, "servers/confirm_power.html", context)

@@ -1,6 +1,6 @@
 from django.urls import path, re_path, register_converter
 
-from servers import bulk, exports, power, protection, views
+from servers import bulk, exports, live, power, protection, views
 from servers.converters import ServerIdConverter
 
 app_name = "servers"
@@ -14,16 +14,16 @@ urlpatterns = [
     path("new/", views.server_create, name="create"),
     path("ssh-keys/", views.ssh_keys, name="ssh_keys"),
     path("ssh-keys/<int:pk>/delete/", views.ssh_key_delete, name="ssh_key_delete"),
-    # Power actions and live status (servers/power.py). "status/" comes before any
-    # "<id>/" route so the list's poller is never taken for a server id.
-    path("status/", power.list_poll, name="poll"),
+    # Live updates (servers/live.py) and power actions (servers/power.py). "status/"
+    # comes before any "<id>/" route so the list's poller is never taken for a server id.
+    path("status/", live.list_poll, name="poll"),
     re_path(
         rf"^(?P<server_id>{ServerIdConverter.regex})/(?P<action>start|stop|reboot)/$",
         power.power,
         name="power",
     ),
     re_path(
-        rf"^(?P<server_id>{ServerIdConverter.regex})/status/$", power.server_status, name="status"
+        rf"^(?P<server_id>{ServerIdConverter.regex})/status/$", live.server_status, name="status"
     ),
     # Team operations (issue 12): delete protection, bulk actions, exports
     # (servers/protection.py, bulk.py, exports.py); fixed words before any "<id>/".

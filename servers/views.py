@@ -3,36 +3,28 @@
 Each view makes as few upstream calls as it can (the list: one list_servers; plans come
 from a per-team cache), catches VPSOrgError in one place and shows error_message(), and
 branches on request.htmx once, at the end. Power actions and the status badge live in
-servers/power.py; they reuse row_context() and card_context() from here.
+servers/power.py; what both show of a server comes from servers/presenters.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
-from django.core.paginator import Page, Paginator
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
-from django.utils.formats import number_format
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url, reswap, retarget
 
@@ -42,13 +34,12 @@ from panel.models import Role, Team
 from panel.teams import team_required
 from servers import cache as server_cache
 from servers import client as vpsorg
-from servers import protection
-from servers import status as status_rules
-from servers.api import NoToken, client_for, error_message, maybe_applied
+from servers import presenters, protection
+from servers.api import NoToken, TokenUnreadable, client_for, error_message, maybe_applied
+from servers.api import problem as problem_of
 from servers.catalog import (
     cached_plans,
     learn_operating_systems,
-    locations,
     offered_operating_systems,
     plans_for,
 )
@@ -60,8 +51,9 @@ from servers.forms import (
     SSHKeyForm,
     apply_api_errors,
 )
+from servers.listing import ListState, results_context
 from servers.models import SSHKey
-from servers.templatetags.server_format import gigabytes, megabytes
+from servers.presenters import card_context, not_found
 
 logger = logging.getLogger(__name__)
 
@@ -75,21 +67,21 @@ _clock = time.monotonic
 
 
 def _can_manage(request: TeamHttpRequest) -> bool:
-    return request.membership.has_role(Role.MANAGER)
+    return presenters.can_manage(request.membership)
 
 
-def _upstream_context(error: vpsorg.VPSOrgError | None) -> dict[str, Any]:
-    """`no_token` / `token_rejected` / `error` for the templates, from one caught error."""
+def _upstream_context(
+    error: vpsorg.VPSOrgError | None, *, retrying: bool = False
+) -> dict[str, Any]:
+    """`no_token` / `token_rejected` / `error` (plain words) / `problem` (with the
+    technical detail) for the templates, from one caught error."""
+    problem = problem_of(error, retrying=retrying) if error is not None else None
     return {
         "no_token": isinstance(error, NoToken),
         "token_rejected": isinstance(error, vpsorg.Unauthorized),
-        "error": error_message(error) if error is not None else None,
+        "error": problem.message if problem else None,
+        "problem": problem,
     }
-
-
-def not_found(request: TeamHttpRequest, server_id: str = "") -> HttpResponse:
-    """An unknown id and another team's server look the same: VPS.org answers 404."""
-    return render(request, "servers/not_found.html", {"server_id": server_id}, status=404)
 
 
 def _invalidate(team: Team) -> None:
@@ -100,190 +92,6 @@ def _invalidate(team: Team) -> None:
 # --------------------------------------------------------------------------------------
 # List
 # --------------------------------------------------------------------------------------
-
-PER_PAGE_CHOICES = (25, 50, 100)
-DEFAULT_SORT = "name"
-_LOCATION_PARAM = re.compile(r"[A-Za-z0-9_-]{1,64}")
-Q_MAX = 100
-
-
-def _text_key(value: str | None) -> tuple[bool, str]:
-    # Missing values last, whatever the case of the others.
-    return (not value, (value or "").casefold())
-
-
-def _ip_key(value: str | None) -> tuple[int, int, str]:
-    if not value:
-        return (9, 0, "")
-    try:
-        ip = ipaddress.ip_address(value)
-    except ValueError:
-        return (8, 0, value)
-    return (ip.version, int(ip), "")
-
-
-_EPOCH = datetime.min.replace(tzinfo=UTC)
-
-SORT_KEYS: dict[str, Callable[[vpsorg.Server], Any]] = {
-    "name": lambda s: _text_key(s.name),
-    "hostname": lambda s: _text_key(s.hostname),
-    "status": lambda s: _text_key(status_rules.label(s.status)),
-    "ip": lambda s: _ip_key(s.ip_address),
-    "location": lambda s: _text_key(s.location),
-    "plan": lambda s: (
-        s.plan is None,
-        (s.plan.vcpus or 0, s.plan.memory or 0, s.plan.storage or 0) if s.plan else (0, 0, 0),
-    ),
-    "os": lambda s: _text_key(s.os.name if s.os else None),
-    "created": lambda s: s.created_at or _EPOCH,
-}
-
-COLUMNS: tuple[tuple[str, Any], ...] = (
-    ("name", gettext_lazy("Name")),
-    ("hostname", gettext_lazy("Hostname")),
-    ("status", gettext_lazy("Status")),
-    ("ip", gettext_lazy("IPv4")),
-    ("location", gettext_lazy("Location")),
-    ("plan", gettext_lazy("Plan")),
-    ("os", gettext_lazy("OS")),
-    ("created", gettext_lazy("Created")),
-)
-# Columns whose first click sorts descending (newest first reads more naturally).
-DESCENDING_FIRST = frozenset({"created"})
-
-
-@dataclass(frozen=True, slots=True)
-class ListState:
-    """Everything the list shows, as it is written in the URL."""
-
-    status: str = ""
-    location: str = ""
-    q: str = ""
-    sort: str = DEFAULT_SORT
-    per_page: int = PER_PAGE_CHOICES[0]
-    page: int = 1
-
-    @classmethod
-    def from_query(cls, query: QueryDict) -> ListState:
-        # Anything unreadable falls back to its default: a hand-edited URL still works.
-        status = query.get("status", "").strip()
-        location = query.get("location", "").strip()
-        sort = query.get("sort", "").strip()
-        try:
-            per_page = int(query.get("per_page", ""))
-        except ValueError:
-            per_page = PER_PAGE_CHOICES[0]
-        try:
-            page = max(1, int(query.get("page", "")))
-        except ValueError:
-            page = 1
-        return cls(
-            status=status if status in status_rules.FILTERABLE else "",
-            location=location if _LOCATION_PARAM.fullmatch(location) else "",
-            q=" ".join(query.get("q", "").split())[:Q_MAX],
-            sort=sort if sort.removeprefix("-") in SORT_KEYS else DEFAULT_SORT,
-            per_page=per_page if per_page in PER_PAGE_CHOICES else PER_PAGE_CHOICES[0],
-            page=page,
-        )
-
-    @property
-    def filtered(self) -> bool:
-        return bool(self.status or self.location or self.q)
-
-    def params(self, **changes: Any) -> dict[str, str]:
-        state = replace(self, **changes)
-        params = {
-            "status": state.status,
-            "location": state.location,
-            "q": state.q,
-            "sort": "" if state.sort == DEFAULT_SORT else state.sort,
-            "per_page": "" if state.per_page == PER_PAGE_CHOICES[0] else str(state.per_page),
-            "page": "" if state.page == 1 else str(state.page),
-        }
-        return {key: value for key, value in params.items() if value}
-
-    def url(self, base: str = "", **changes: Any) -> str:
-        """This state's URL, with `changes`; `base` is the list's path when the caller
-        has it (a page builds a dozen of these links: one reverse() is enough)."""
-        query = urlencode(self.params(**changes))
-        base = base or reverse("servers:list")
-        return f"{base}?{query}" if query else base
-
-
-def search(servers: list[vpsorg.Server], q: str) -> list[vpsorg.Server]:
-    """Free text over name, hostname and IP addresses, case-insensitive; every word must match."""
-    words = q.casefold().split()
-    if not words:
-        return servers
-    result = []
-    for server in servers:
-        haystack = " ".join(
-            v for v in (server.name, server.hostname, server.ip_address, server.ipv6_address) if v
-        ).casefold()
-        if all(word in haystack for word in words):
-            result.append(server)
-    return result
-
-
-def sort_servers(servers: list[vpsorg.Server], sort: str) -> list[vpsorg.Server]:
-    field = sort.removeprefix("-")
-    # Name then id first, so equal keys keep a stable, readable order (sort is stable).
-    ordered = sorted(servers, key=lambda s: (_text_key(s.name), s.id))
-    if field != "name":
-        ordered.sort(key=SORT_KEYS[field], reverse=sort.startswith("-"))
-    elif sort.startswith("-"):
-        ordered.reverse()
-    return ordered
-
-
-def _sort_headers(state: ListState) -> list[dict[str, Any]]:
-    headers = []
-    base = reverse("servers:list")
-    current, descending = state.sort.removeprefix("-"), state.sort.startswith("-")
-    for key, label in COLUMNS:
-        if key == current:
-            direction = "descending" if descending else "ascending"
-            next_sort = key if descending else f"-{key}"
-        else:
-            direction = None
-            next_sort = f"-{key}" if key in DESCENDING_FIRST else key
-        headers.append(
-            {
-                "key": key,
-                "label": label,
-                "direction": direction,
-                "url": state.url(base, sort=next_sort, page=1),
-            }
-        )
-    return headers
-
-
-def _pager(state: ListState, page_obj: Page) -> dict[str, Any]:
-    number, last = page_obj.number, page_obj.paginator.num_pages
-    base = reverse("servers:list")
-    return {
-        "first": state.url(base, page=1) if number > 1 else None,
-        "previous": state.url(base, page=number - 1) if number > 1 else None,
-        "next": state.url(base, page=number + 1) if number < last else None,
-        "last": state.url(base, page=last) if number < last else None,
-        "per_page_links": [
-            {
-                "size": size,
-                "url": state.url(base, per_page=size, page=1),
-                "current": size == state.per_page,
-            }
-            for size in PER_PAGE_CHOICES
-        ],
-    }
-
-
-def row_context(request: TeamHttpRequest, server: vpsorg.Server) -> dict[str, Any]:
-    """The context of one list row ("servers/list.html#row"), for the power actions too."""
-    return {
-        "server": server,
-        "membership": request.membership,
-        "can_manage": _can_manage(request),
-    }
 
 
 def _plans_quietly(team: Team, started: float) -> list[vpsorg.Plan]:
@@ -310,39 +118,46 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
     servers: list[vpsorg.Server] = []
     plans: list[vpsorg.Plan] = []
     failure: vpsorg.VPSOrgError | None = None
+    read_at: float | None = None
+    stale = False
     try:
-        # One GET /servers/ (all its pages), shared for a moment by everyone of the team.
-        servers = server_cache.list_servers(
-            team, status=state.status or None, location=state.location or None
-        )
+        # The team's one unfiltered list, filtered here, so the page and every live poll
+        # share one entry. A page navigated to asks VPS.org now (refreshing the shared
+        # entry); a filter change within the page may take one a moment old.
+        servers, read_at = server_cache.read_list(team, fresh=not fragment)
     except vpsorg.VPSOrgError as exc:
         failure = exc
+        known = None if isinstance(exc, NoToken) else server_cache.last_known_list(team)
+        if known is not None and not isinstance(exc, vpsorg.Unauthorized | vpsorg.Forbidden):
+            servers, read_at = known
+            stale = True
     else:
         learn_operating_systems(servers)
-        if not fragment:
-            # Only the full page has the location filter; plans come from their cache.
-            plans = _plans_quietly(team, started)
+    if not fragment and not isinstance(failure, NoToken):
+        # Only the full page has the location filter; plans come from their cache, and
+        # during an outage only from there.
+        plans = (cached_plans(team) or []) if failure else _plans_quietly(team, started)
 
-    shown = sort_servers(search(servers, state.q), state.sort)
-    page_obj = Paginator(shown, state.per_page).get_page(state.page)
-    if page_obj.number != state.page:
-        state = replace(state, page=page_obj.number)
+    problem = problem_of(failure, retrying=True) if failure else None
     context = {
-        **_upstream_context(failure),
-        "state": state,
-        "servers": page_obj.object_list,
-        "page_obj": page_obj,
-        "total": len(servers),
-        "shown_count": len(shown),
-        "headers": _sort_headers(state),
-        "pager": _pager(state, page_obj),
-        "clear_url": reverse("servers:list"),
-        "status_choices": [(s, status_rules.label(s)) for s in status_rules.FILTERABLE],
-        "location_choices": locations(servers, plans, state.location),
-        "per_page_choices": PER_PAGE_CHOICES,
+        **_upstream_context(failure, retrying=True),
+        **results_context(
+            request,
+            state,
+            servers,
+            plans=plans,
+            read_at=read_at,
+            errors=1 if failure else 0,
+            problem=problem,
+            stale=stale,
+        ),
         "membership": request.membership,
         "can_manage": _can_manage(request),
     }
+    if isinstance(failure, NoToken | vpsorg.Unauthorized | vpsorg.Forbidden | TokenUnreadable):
+        # Polling cannot help until an admin acts on the token.
+        context["live"] = presenters.STOPPED
+    state = context["state"]
     if fragment:
         response = render(request, "servers/list.html#results", context)
         if request.htmx.trigger == "filters":
@@ -360,100 +175,46 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class UsageBar:
-    key: str
-    label: str
-    used: float
-    total: float | None
-    text: str
-
-    @property
-    def percent(self) -> float | None:
-        if not self.total:
-            return None
-        return max(0.0, min(100.0, self.used / self.total * 100))
-
-    @property
-    def low(self) -> float | None:
-        return self.total * 0.7 if self.total else None
-
-    @property
-    def high(self) -> float | None:
-        return self.total * 0.9 if self.total else None
-
-
-def usage_bars(server: vpsorg.Server) -> list[UsageBar]:
-    """Resource usage against the plan: CPU %, memory, disk and bandwidth used of total."""
-    usage, plan = server.resource_usage, server.plan
-    if usage is None:
-        return []
-    bars = []
-    if usage.cpu_percent is not None:
-        bars.append(
-            UsageBar(
-                "cpu",
-                _("CPU"),
-                usage.cpu_percent,
-                100.0,
-                # The user's language's decimal mark (53,4% in Portuguese).
-                _("%(percent)s%%") % {"percent": number_format(usage.cpu_percent, 1)},
-            )
-        )
-    for key, label, used, total, fmt in (
-        ("memory", _("Memory"), usage.memory_used, plan.memory if plan else None, megabytes),
-        ("disk", _("Disk"), usage.disk_used, plan.storage if plan else None, gigabytes),
-        (
-            "bandwidth",
-            _("Bandwidth"),
-            usage.bandwidth_used,
-            plan.bandwidth if plan else None,
-            gigabytes,
-        ),
-    ):
-        if used is None:
-            continue
-        if total:
-            text = _("%(used)s of %(total)s (%(percent)d%%)") % {
-                "used": fmt(used),
-                "total": fmt(total),
-                "percent": round(min(100.0, used / total * 100)),
-            }
-        else:
-            text = _("%(used)s used") % {"used": fmt(used)}
-        bars.append(UsageBar(key, label, used, float(total) if total else None, text))
-    return bars
-
-
-def card_context(request: TeamHttpRequest, server: vpsorg.Server) -> dict[str, Any]:
-    """The context of the detail card ("servers/detail.html#card"), for the power actions too."""
-    return {
-        "server": server,
-        "membership": request.membership,
-        "can_manage": _can_manage(request),
-        "usage": usage_bars(server),
-        "in_transition": not status_rules.is_settled(server.status),
-    }
-
-
 @require_GET
 @team_required()
 def server_detail(request: TeamHttpRequest, server_id: str) -> HttpResponse:
     team = request.membership.team
     try:
-        server = server_cache.get_server(team, server_id)
+        # A page navigated to shows VPS.org's answer of this moment.
+        server, read_at = server_cache.read_server(team, server_id, fresh=True)
     except vpsorg.NotFound:
         return not_found(request, server_id)
     except vpsorg.VPSOrgError as exc:
+        problem = problem_of(exc, retrying=True)
+        known = None if problem.token else server_cache.last_known_server(team, server_id)
+        if known is None:
+            context = {
+                **_upstream_context(exc, retrying=True),
+                "server_id": server_id,
+                "membership": request.membership,
+                # Nothing seen yet: the first good answer reloads the page.
+                "live": presenters.STOPPED
+                if problem.token
+                else presenters.card_poller(
+                    vpsorg.Server(id=server_id), team.pk, errors=1, problem=problem, reload=True
+                ),
+            }
+            return render(request, "servers/detail.html", context)
+        server, read_at = known
         context = {
-            **_upstream_context(exc),
-            "server_id": server_id,
-            "membership": request.membership,
+            **card_context(request, server, read_at=read_at, errors=1, problem=problem, stale=True),
+            "server_id": server.id,
+            "entries": entries_for_server(team, server.id, limit=10),
+            "rename_form": RenameForm(initial={"name": server.name}, auto_id="rename-%s"),
         }
         return render(request, "servers/detail.html", context)
     learn_operating_systems([server])
+    # A message about this server's transition ("being created") is to be replaced by
+    # the card's poller once it ends. Reading the messages here leaves them to the page.
+    note_id = presenters.transition_message_id(server.id)
+    note = any(m.extra_tags == note_id for m in messages.get_messages(request))
     context = {
-        **card_context(request, server),
+        **card_context(request, server, read_at=read_at, note=note),
         **_upstream_context(None),
         "server_id": server.id,
         "entries": entries_for_server(team, server.id, limit=10),
@@ -638,6 +399,8 @@ def server_create(request: TeamHttpRequest) -> HttpResponse:
                 request,
                 _("Server %(name)s is being created. This usually takes 2 to 5 minutes.")
                 % {"name": server.name or fields["name"]},
+                # The detail page's poller replaces it once the server is ready.
+                extra_tags=presenters.transition_message_id(server.id),
             )
             return redirect("servers:detail", server_id=server.id)
 
@@ -778,17 +541,23 @@ def server_rename(request: TeamHttpRequest, server_id: str) -> HttpResponse:
         "membership": request.membership,
         "can_manage": True,
         "renamed": server is not None,
+        "buttons": presenters.power_buttons(server, request.membership) if server else [],
     }
     if server is not None:
         if request.htmx:
+            # htmx takes the document title from a <title> in the answer; the page's
+            # recent activity shows the rename at once (out of band).
             response = render(request, "servers/detail.html#heading", context)
-            # htmx takes the document title from a <title> in the answer.
-            response.write(format_html("<title>{} · {}</title>", server.name, _("VPS.org Panel")))
+            response.write(render_to_string("servers/detail.html#page_title", context, request))
+            activity = {"entries": entries_for_server(team, server_id, limit=10), "oob": True}
+            response.write(render_to_string("servers/detail.html#activity", activity, request))
             return response
         messages.success(request, _("Server renamed to %(name)s.") % {"name": server.name})
         return redirect("servers:detail", server_id=server_id)
     if request.htmx:
-        # Swap only the form, so the heading keeps showing the current name.
+        # Swap only the form, so the heading keeps showing the current name; an
+        # earlier "Name saved." beside it is emptied out of band.
+        context["rename_oob"] = True
         response = render(request, "servers/detail.html#rename_form", context)
         return reswap(retarget(response, "#rename-form"), "outerHTML")
     return render(request, "servers/form.html", {**context, "mode": "rename", "form": form})

@@ -240,3 +240,118 @@ def test_with_redis_two_instances_share_entries_and_invalidation(
         monkeypatch.setattr(cache, "cache", proxy)
         cache.list_servers(team)  # ...seen by the first
         assert len(api.calls) == 3
+
+
+# --- issue 8: fresh reads, poll ages, the last known state --------------------------------
+
+
+def test_a_fresh_read_asks_even_within_the_ttl_and_refreshes_the_entry(team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1, status="active")]))
+    cache.list_servers(team)
+    api.replace("GET", f"{API}/servers/", json=page([server_json(1, status="stopping")]))
+    clock.advance(0.5)
+    assert cache.list_servers(team, fresh=True)[0].status == "stopping"
+    assert cache.list_servers(team)[0].status == "stopping"  # the shared entry, refreshed
+    assert _list_calls(api) == 2
+
+
+def test_a_fresh_read_shares_a_fill_that_began_after_it(team, api, clock, monkeypatch) -> None:
+    """Single flight for navigation: another worker is asking right now; its answer is
+    no older than this request, so it is shared."""
+    key = cache._list_key(team, None, None)
+    django_cache.set(key, {"at": clock() - 1, "value": []})  # older than this read
+    django_cache.add(f"{key}:lock", 1)
+    answer = [vpsorg.Server(id="42", name="filled-now", status="active")]
+
+    def other_worker_finishes(seconds: float) -> None:
+        django_cache.set(key, {"at": clock(), "value": answer})
+
+    monkeypatch.setattr(cache, "sleep", other_worker_finishes)
+    assert cache.list_servers(team, fresh=True) == answer
+    assert len(api.calls) == 0
+
+
+def test_max_age_may_depend_on_the_entry(team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1, status="active")]))
+    cache.list_servers(team)
+    clock.advance(15)
+
+    def age(servers: list[vpsorg.Server]) -> float:
+        return 2.0 if any(s.status != "active" for s in servers) else 20.0
+
+    cache.list_servers(team, max_age=age)
+    assert _list_calls(api) == 1  # all settled: 15 s old is young enough
+    clock.advance(6)
+    cache.list_servers(team, max_age=age)
+    assert _list_calls(api) == 2
+
+
+def test_failures_are_never_kept_longer_than_the_ttl(team, api, clock) -> None:
+    api.get(f"{API}/servers/", status=503, json={"detail": "down"})
+    with pytest.raises(vpsorg.ServerError):
+        cache.list_servers(team, max_age=60)
+    first = _list_calls(api)  # the client's own retries included
+    clock.advance(1)
+    with pytest.raises(vpsorg.ServerError):
+        cache.list_servers(team, max_age=60)
+    assert _list_calls(api) == first  # the failure, shared for the ttl
+    clock.advance(1.5)
+    with pytest.raises(vpsorg.ServerError):
+        cache.list_servers(team, max_age=60)
+    assert _list_calls(api) == 2 * first  # not for the 60 s asked
+
+
+def test_the_last_known_list_outlives_entries_and_invalidation(team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1, name="web")]))
+    cache.list_servers(team)
+    read_at = clock()
+    clock.advance(3600)
+    cache.invalidate(team)
+    known = cache.last_known_list(team)
+    assert known is not None
+    assert [s.name for s in known[0]] == ["web"] and known[1] == read_at
+
+
+def test_the_last_known_server_comes_from_its_detail_or_the_list(team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1, name="from-list")]))
+    api.get(f"{API}/servers/2/", json=server_json(2, name="from-detail"))
+    assert cache.last_known_server(team, "1") is None
+    cache.list_servers(team)
+    cache.get_server(team, "2")
+    assert cache.last_known_server(team, "1")[0].name == "from-list"
+    assert cache.last_known_server(team, "2")[0].name == "from-detail"
+
+
+def test_a_replaced_token_forgets_the_last_known_state(team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1)]))
+    cache.list_servers(team)
+    stored = team.api_token
+    stored.set_token("a-brand-new-token-9999")
+    stored.stored_at = timezone.now()
+    stored.save()
+    team.refresh_from_db()
+    assert cache.last_known_list(team) is None
+
+
+def test_servers_that_left_the_list_are_remembered_by_name(team, api, clock) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1, name="web"), server_json(7, name="db")]))
+    cache.list_servers(team)
+    api.replace("GET", f"{API}/servers/", json=page([server_json(1, name="web")]))
+    clock.advance(5)
+    cache.list_servers(team)
+    assert cache.departed_names(team) == {"7": "db"}
+
+
+def test_the_last_known_list_is_rewritten_sparingly_but_follows_own_changes(
+    team, api, clock
+) -> None:
+    api.get(f"{API}/servers/", json=page([server_json(1), server_json(7)]))
+    cache.list_servers(team)
+    api.replace("GET", f"{API}/servers/", json=page([server_json(1)]))
+    clock.advance(5)
+    cache.list_servers(team)
+    # Within KNOWN_REFRESH seconds: the twin still holds the first read (and says so).
+    assert [s.id for s in cache.last_known_list(team)[0]] == ["1", "7"]
+    cache.invalidate(team)  # the team's own delete, say
+    cache.list_servers(team)
+    assert [s.id for s in cache.last_known_list(team)[0]] == ["1"]

@@ -30,13 +30,14 @@ def test_the_500_page_renders_without_any_context() -> None:
 
 
 def test_opening_a_post_only_address_explains_itself(operator_user) -> None:
-    response = client_for(operator_user).get("/servers/12345/reboot/")
+    # Start: stop and reboot answer a GET with their confirmation page (issue 8).
+    response = client_for(operator_user).get("/servers/12345/start/")
     assert response.status_code == 405
     assert response["Allow"] == "POST"
     assert "only takes a button or form" in response.content.decode()
 
 
 def test_htmx_keeps_the_bare_405(operator_user) -> None:
-    response = client_for(operator_user).get("/servers/12345/reboot/", HTTP_HX_REQUEST="true")
+    response = client_for(operator_user).get("/servers/12345/start/", HTTP_HX_REQUEST="true")
     assert response.status_code == 405
     assert response.content == b""

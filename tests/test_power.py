@@ -22,6 +22,7 @@ from sandbox import start_sandbox
 from servers import cache as server_cache
 from servers import power
 from servers.client import Server
+from servers.presenters import power_buttons
 from tests.conftest import API, TOKEN, client_for, page, server_json
 
 ACTIONS = ("start", "stop", "reboot")
@@ -112,9 +113,17 @@ def test_action_on_the_detail_card_answers_the_card(team, operator_user, api, ac
     html = response.content.decode()
     assert response.status_code == 200
     assert html.lstrip().startswith('<section id="server-card"')
-    # The card's badge polls its own URL while the server is in transition.
-    assert f'hx-get="/servers/12/status/?within=card&amp;team={team.pk}"' in html
+    # The card's one poller asks again soon: a transition has begun.
+    assert f'hx-get="/servers/12/status/?team={team.pk}&amp;d=' in html
+    assert 'hx-trigger="load delay:2s, panel:wake from:body"' in html
     assert f'data-status="{TRANSITIONAL[action]}"' in html
+    # The page's recent activity shows the action just done, without a reload.
+    assert '<section id="server-activity" class="server-activity"' in html
+    assert 'hx-swap-oob="true"' in html.split('id="server-activity"')[1].split(">")[0]
+    assert AuditEntry.objects.filter(target_id="12").count() == 1
+    assert html.count('outcome-ok">OK<') == 1
+    # The list's or card's poller hears that a transition began.
+    assert "panel:wake" in json.loads(response["HX-Trigger-After-Settle"])
 
 
 # --- roles ------------------------------------------------------------------------------
@@ -146,8 +155,9 @@ def test_anonymous_is_sent_to_log_in(db, api) -> None:
     assert len(api.calls) == 0
 
 
-def test_get_is_not_allowed(team, operator_user, api) -> None:
-    assert client_for(operator_user).get("/servers/12/stop/").status_code == 405
+def test_get_of_start_is_not_allowed(team, operator_user, api) -> None:
+    # Stop and reboot answer a GET with their confirmation (test_power_confirm.py).
+    assert client_for(operator_user).get("/servers/12/start/").status_code == 405
     assert len(api.calls) == 0
 
 
@@ -259,7 +269,8 @@ def test_server_error_shows_the_fresh_row(team, operator_user, api) -> None:
     response = client_for(operator_user).post("/servers/12/reboot/", **HX_ROW)
     assert response.status_code == 200
     assert 'data-status="active"' in response.content.decode()
-    assert "HTTP 500" in toast(response)["message"]
+    assert "VPS.org is having trouble right now" in toast(response)["message"]
+    assert toast(response)["detail"] == "HTTP 500 · VPS.org said: boom"
     assert AuditEntry.objects.get().status_code == 500
 
 
@@ -341,13 +352,18 @@ def test_an_action_invalidates_the_teams_cache(team, operator_user, api) -> None
 
 # --- the buttons ------------------------------------------------------------------------
 
-BUTTONS = Template("{% load servers_tags %}{% power_buttons server within %}")
+BUTTONS = Template("{% load servers_tags %}{% server_buttons buttons name within %}")
 
 
-def render_buttons(membership: Any, status: str, within: str = "row") -> str:
-    server = Server(id="12", name="web-01", status=status)
+def render_buttons(membership: Any, status: str, within: str = "row", name: str = "web-01") -> str:
+    server = Server(id="12", name=name, status=status)
     context = Context(
-        {"server": server, "membership": membership, "within": within, "csrf_token": "tok"}
+        {
+            "buttons": power_buttons(server, membership),
+            "name": name,
+            "within": within,
+            "csrf_token": "tok",
+        }
     )
     return BUTTONS.render(context)
 
@@ -386,9 +402,12 @@ def test_buttons_without_a_membership_render_nothing(team) -> None:
 
 def test_buttons_are_real_forms_named_after_action_and_server(team, operator_user) -> None:
     html = render_buttons(Membership.objects.get(user=operator_user), "active")
-    assert '<form method="post" action="/servers/12/stop/"' in html
+    # Without scripts, Stop leads to its confirmation page (a GET); with htmx, hx-post
+    # acts after the dialog (issue 8: no power-off in one click without JavaScript).
+    assert '<form method="get" action="/servers/12/stop/"' in html
     assert 'hx-post="/servers/12/stop/" hx-target="closest tr" hx-swap="outerHTML"' in html
-    assert '<input type="hidden" name="csrfmiddlewaretoken" value="tok">' in html
+    # No token in a GET form's URL; htmx sends it as a header (base.html's hx-headers).
+    assert "csrfmiddlewaretoken" not in html
     # The accessible name: "Stop web-01", visible text "Stop".
     assert '<button type="submit" class="button small danger" data-action="stop"' in html
     assert 'Stop<span class="visually-hidden"> web-01</span></button>' in html
@@ -401,6 +420,8 @@ def test_buttons_are_real_forms_named_after_action_and_server(team, operator_use
 def test_start_does_not_ask(team, operator_user) -> None:
     html = render_buttons(Membership.objects.get(user=operator_user), "stopped")
     assert "hx-confirm" not in html
+    assert '<form method="post" action="/servers/12/start/"' in html
+    assert '<input type="hidden" name="csrfmiddlewaretoken" value="tok">' in html
     assert "Start<span" in html
 
 
@@ -412,8 +433,7 @@ def test_card_buttons_target_the_card(team, operator_user) -> None:
 
 def test_names_are_escaped(team, operator_user) -> None:
     membership = Membership.objects.get(user=operator_user)
-    server = Server(id="12", name='<b>"x"</b>', status="active")
-    html = BUTTONS.render(Context({"server": server, "membership": membership, "within": "row"}))
+    html = render_buttons(membership, "active", name='<b>"x"</b>')
     assert "<b>" not in html
     assert "&lt;b&gt;" in html
 

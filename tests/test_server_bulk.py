@@ -155,7 +155,7 @@ def test_a_partial_failure_is_reported_per_server(api, team, operator_user) -> N
     html = response.content.decode()
     assert response.status_code == 200
     assert outcomes(response) == {"1": "done", "2": "failed", "3": "failed", "4": "unconfirmed"}
-    assert "VPS.org had an internal error (HTTP 503). Try again in a moment." in html
+    assert "VPS.org is having trouble right now. Try again in a moment." in html
     assert "VPS.org has no such server (it may have been deleted)." in html
     assert "it may be rebooting anyway. Check its status before trying again." in html
     # One call each: a power action is never retried.

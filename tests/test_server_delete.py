@@ -93,8 +93,8 @@ def test_gone_before_the_confirmation_was_read(api, manager_user) -> None:
 @pytest.mark.parametrize(
     ("failure", "text"),
     [
-        ({"status": 500, "json": {}}, "internal error (HTTP 500)"),
-        ({"body": requests.exceptions.ReadTimeout("slow")}, "did not answer in time"),
+        ({"status": 500, "json": {}}, "VPS.org is having trouble right now."),
+        ({"body": requests.exceptions.ReadTimeout("slow")}, "VPS.org is not answering right now."),
         ({"status": 403, "json": {"detail": "Read-only token."}}, "not allowed to do this"),
     ],
 )
@@ -117,7 +117,7 @@ def test_reading_the_server_fails(api, manager_user) -> None:
     response = client_for(manager_user).get("/servers/12345/delete/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert "internal error (HTTP 503)" in html
+    assert "VPS.org is having trouble right now." in html
     assert 'href="/servers/12345/delete/">Try again</a>' in html
 
 

@@ -13,7 +13,7 @@ from django.test import RequestFactory
 from panel.audit import Action, record
 from panel.models import TeamToken
 from servers import client as vpsorg
-from servers.views import card_context
+from servers.presenters import card_context
 from tests.conftest import API, client_for, server_json
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -153,19 +153,23 @@ def test_a_uuid_id_is_fine(api, viewer_user) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "text"),
     [
-        ({"status": 500, "json": {"detail": "x"}}, "internal error (HTTP 500)"),
+        ({"status": 500, "json": {"detail": "x"}}, "VPS.org is having trouble right now."),
+        # Retry-After sets when the page asks again.
         ({"status": 429, "json": {"detail": "x"}, "headers": {"Retry-After": "7"}}, "7 seconds"),
-        ({"body": requests.exceptions.ConnectionError("down")}, "did not answer in time"),
-        ({"status": 200, "body": "<html>"}, "could not read"),
+        ({"body": requests.exceptions.ConnectionError("down")}, "is not answering right now"),
+        ({"status": 200, "body": "<html>"}, "could not understand"),
     ],
 )
 def test_upstream_failures_are_messages(api, viewer_user, kwargs, text) -> None:
+    """Nothing seen of the server before: said plainly, and the page keeps trying."""
     api.get(f"{API}/servers/12345/", **kwargs)
     response = client_for(viewer_user).get("/servers/12345/")
     html = response.content.decode()
     assert response.status_code == 200
     assert text in html
+    assert "The panel has not seen this server yet" in html
     assert 'href="/servers/12345/">Try again</a>' in html
+    assert 'id="live-card"' in html and "reload=1" in html
 
 
 @pytest.mark.django_db

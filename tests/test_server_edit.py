@@ -104,8 +104,8 @@ def test_400_field_errors_land_on_fields_and_keep_the_input(api, manager_user, t
 @pytest.mark.parametrize(
     ("failure", "text"),
     [
-        ({"status": 500, "json": {}}, "internal error (HTTP 500)"),
-        ({"body": requests.exceptions.ReadTimeout("slow")}, "did not answer in time"),
+        ({"status": 500, "json": {}}, "is having trouble right now"),
+        ({"body": requests.exceptions.ReadTimeout("slow")}, "is not answering right now"),
         ({"status": 403, "json": {"detail": "Read-only token."}}, "not allowed to do this"),
     ],
 )
@@ -126,7 +126,7 @@ def test_an_upstream_failure_on_open_offers_to_try_again(api, manager_user) -> N
     response = client_for(manager_user).get("/servers/12345/edit/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert "internal error (HTTP 502)" in html
+    assert "HTTP 502" in html
     assert 'href="/servers/12345/edit/">Try again</a>' in html
 
 
@@ -166,6 +166,21 @@ def test_rename_through_htmx_sends_patch_with_the_name_only(api, manager_user, t
     assert "<title>web-new · VPS.org Panel</title>" in html
     entry = AuditEntry.objects.get(team=team, action="server.rename")
     assert (entry.outcome, entry.target_name) == ("ok", "web-new")
+    # The page's recent activity shows it at once (issue 8).
+    activity = html.split('<section id="server-activity"')[1]
+    assert activity.split(">")[0].endswith('hx-swap-oob="true"')
+    assert "Renamed" in activity or "rename" in activity.lower()
+
+
+@pytest.mark.django_db
+def test_a_failed_rename_empties_the_earlier_name_saved(api, manager_user) -> None:
+    """A new error replaces the old success beside the field (issue 8: no stale words)."""
+    api.patch(URL, status=503, json={"detail": "down"})
+    response = client_for(manager_user).post("/servers/12345/rename/", {"name": "x"}, **HTMX)
+    html = response.content.decode()
+    assert response["HX-Retarget"] == "#rename-form"
+    assert '<p id="rename-status" class="saved" role="status" hx-swap-oob="true"></p>' in html
+    assert "VPS.org is having trouble right now." in html
 
 
 @pytest.mark.django_db
@@ -240,7 +255,7 @@ def test_an_upstream_failure_without_javascript_keeps_the_typed_name(
     response = client_for(manager_user).post("/servers/12345/rename/", {"name": "web-new"})
     html = response.content.decode()
     assert response.status_code == 200
-    assert "internal error (HTTP 500)" in html
+    assert "having trouble right now" in html
     assert "<h1>Rename server</h1>" in html
     assert 'value="web-new"' in html
     assert AuditEntry.objects.get(team=team, action="server.rename").outcome == "error"

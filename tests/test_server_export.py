@@ -130,7 +130,7 @@ def test_a_dated_attachment_never_cached(api, viewer_user) -> None:
 
 @pytest.mark.parametrize(
     ("status", "text"),
-    [(503, "internal error (HTTP 503)"), (401, "rejected the team")],
+    [(503, "VPS.org is having trouble right now."), (401, "rejected the team")],
 )
 def test_an_upstream_failure_answers_a_page_not_a_csv(api, viewer_user, status, text) -> None:
     api.get(LIST, status=status, json={"detail": "no"})

@@ -8,14 +8,13 @@ from typing import Any
 import pytest
 import requests
 import responses
-from django.template.loader import render_to_string
-from django.test import RequestFactory
 from responses import matchers
 
 from panel.models import TeamToken
 from servers import client as vpsorg
+from servers import fragments
 from servers.models import OperatingSystem
-from servers.views import row_context
+from servers.presenters import RowMaker
 from tests.conftest import API, client_for, page, server_json
 
 SERVERS = f"{API}/servers/"
@@ -131,33 +130,36 @@ def test_one_list_call_and_plans_once(api, viewer_user) -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("query", "upstream"),
+    ("query", "shown"),
     [
-        ("", {}),
-        ("?status=active", {"status": "active"}),
-        ("?status=stopped", {"status": "stopped"}),
-        ("?status=suspended", {"status": "suspended"}),
-        ("?location=us-east", {"location": "us-east"}),
-        ("?status=stopped&location=us-west", {"status": "stopped", "location": "us-west"}),
-        # Not API filter values: dropped, never forwarded.
-        ("?status=provisioning", {}),
-        ("?location=us%20east%2F..", {}),
-        # q, sort and paging stay in the panel.
-        ("?q=web&sort=-created&per_page=50&page=1", {}),
+        ("", ["3", "2", "1"]),
+        ("?status=active", ["1"]),
+        ("?status=stopped", ["2"]),
+        ("?status=suspended", []),
+        ("?location=us-east", ["2"]),
+        ("?status=stopped&location=us-west", []),
+        # Not filter values: dropped.
+        ("?status=provisioning", ["3", "2", "1"]),
+        ("?location=us%20east%2F..", ["3", "2", "1"]),
+        ("?q=web&sort=-created&per_page=50&page=1", ["1"]),
     ],
 )
-def test_filters_reach_the_api_as_query_parameters(api, viewer_user, query, upstream) -> None:
-    listed = mock_list(api, three_servers(), **upstream)
+def test_filters_apply_to_the_teams_one_list(api, viewer_user, query, shown) -> None:
+    """Issue 8: the page and every live poll read the team's one unfiltered list (one
+    shared upstream call whatever the filters) and filter it in the panel, as VPS.org's
+    status and location filters would (they used to be sent upstream)."""
+    listed = mock_list(api, three_servers())
     mock_plans(api)
     response = client_for(viewer_user).get(f"/servers/{query}", **HTMX)
     assert response.status_code == 200
     assert listed.call_count == 1
     assert len(api.calls) == 1  # the fragment needs no plans
+    assert row_ids(response.content.decode()) == shown
 
 
 @pytest.mark.django_db
 def test_the_filter_form_keeps_its_state(api, viewer_user) -> None:
-    mock_list(api, three_servers(), status="stopped", location="us-east")
+    mock_list(api, three_servers())
     mock_plans(api)
     html = (
         client_for(viewer_user)
@@ -236,7 +238,7 @@ def test_sort_by_column(api, viewer_user, sort, expected) -> None:
 
 @pytest.mark.django_db
 def test_sort_headers_toggle_and_keep_the_filters(api, viewer_user) -> None:
-    mock_list(api, three_servers(), status="active")
+    mock_list(api, three_servers())
     html = (
         client_for(viewer_user)
         .get("/servers/", {"status": "active", "sort": "name"}, **HTMX)
@@ -361,35 +363,39 @@ def test_no_servers_yet_tells_a_viewer_who_can_create(api, viewer_user) -> None:
 
 @pytest.mark.django_db
 def test_nothing_matches_offers_to_clear_the_filters(api, viewer_user) -> None:
-    mock_list(api, [], status="suspended")
+    mock_list(api, three_servers())
     html = client_for(viewer_user).get("/servers/?status=suspended", **HTMX).content.decode()
     assert "No server matches these filters." in html
     assert '<a class="button" href="/servers/">Clear filters</a>' in html
 
-    mock_list(api, three_servers())
     html = client_for(viewer_user).get("/servers/?q=zzz", **HTMX).content.decode()
     assert "No server matches these filters." in html
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("status", "body", "text"),
+    ("status", "body", "text", "detail"),
     [
-        (500, {"detail": "boom"}, "internal error (HTTP 500)"),
-        (503, {"detail": "down"}, "internal error (HTTP 503)"),
-        (429, {"detail": "slow down"}, "too many requests"),
-        (403, {"detail": "no"}, "not allowed"),
-        (200, ["not", "an", "envelope"], "could not read"),
+        (500, {"detail": "boom"}, "VPS.org is having trouble right now.", "HTTP 500"),
+        (503, {"detail": "down"}, "VPS.org is having trouble right now.", "HTTP 503"),
+        (429, {"detail": "slow down"}, "too many requests", "HTTP 429"),
+        (403, {"detail": "no"}, "not allowed", "HTTP 403"),
+        (200, ["not", "an", "envelope"], "could not understand", "The VPS.org API sent"),
     ],
 )
-def test_upstream_failures_are_messages_not_500s(api, viewer_user, status, body, text) -> None:
+def test_upstream_failures_are_messages_not_500s(
+    api, viewer_user, status, body, text, detail
+) -> None:
+    """Plain words first, the technical detail beside them, smaller (issue 8)."""
     api.get(SERVERS, status=status, json=body)
     for kwargs in ({}, HTMX):
         response = client_for(viewer_user).get("/servers/", **kwargs)
         html = response.content.decode()
         assert response.status_code == 200
-        assert text in html
-        assert 'class="notice error" role="alert"' in html
+        assert f'<span class="problem-message">{text}' in html or text in html
+        assert re.search(rf'<small class="problem-detail">{detail}\b', html)
+        assert 'role="alert"' in html
+        assert "internal error" not in html
 
 
 @pytest.mark.django_db
@@ -397,7 +403,9 @@ def test_a_timeout_is_a_message(api, viewer_user) -> None:
     api.get(SERVERS, body=requests.exceptions.ReadTimeout("slow"))
     response = client_for(viewer_user).get("/servers/")
     assert response.status_code == 200
-    assert "did not answer in time" in response.content.decode()
+    assert "VPS.org is not answering right now. The panel will keep trying." in (
+        response.content.decode()
+    )
 
 
 @pytest.mark.django_db
@@ -450,12 +458,10 @@ def test_an_unknown_status_is_shown_as_it_came(api, viewer_user) -> None:
 
 
 @pytest.mark.django_db
-def test_the_row_partial_renders_alone_from_row_context(viewer_user, team) -> None:
-    request = RequestFactory().get("/servers/")
-    request.user = viewer_user
-    request.membership = viewer_user.memberships.get()
+def test_the_row_fragment_renders_alone_from_its_presenter(viewer_user, team) -> None:
+    """The live endpoints render one row (templates/servers/_server.jinja.html) alone."""
     server = vpsorg.Server.from_api(server_json("abc-123", name="solo"))
-    html = render_to_string("servers/list.html#row", row_context(request, server), request)
+    html = fragments.row(RowMaker(viewer_user.memberships.get())(server), "")
     assert html.strip().startswith('<tr id="server-abc-123" data-server-id="abc-123">')
     assert '<td class="actions">' in html
     assert 'data-status="active"' in html

@@ -125,7 +125,7 @@ def test_an_upstream_failure_locks_nothing_and_says_why(api, team, manager_user)
     html = response.content.decode()
     assert response.status_code == 200
     assert "could not be protected" in html
-    assert "internal error (HTTP 503)" in html
+    assert "VPS.org is having trouble right now." in html
     assert not ServerProtection.objects.exists()
 
 

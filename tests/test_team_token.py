@@ -127,10 +127,10 @@ def test_a_rejected_replacement_keeps_the_old_token(admin_user, team, api) -> No
 @pytest.mark.parametrize(
     ("mock", "text"),
     [
-        ({"status": 500, "json": {"detail": "boom"}}, "internal error"),
-        ({"status": 503, "body": "down"}, "internal error"),
-        ({"body": requests.ConnectTimeout("slow")}, "did not answer in time"),
-        ({"status": 200, "body": "<html>not json"}, "could not read"),
+        ({"status": 500, "json": {"detail": "boom"}}, "having trouble right now"),
+        ({"status": 503, "body": "down"}, "having trouble right now"),
+        ({"body": requests.ConnectTimeout("slow")}, "is not answering right now"),
+        ({"status": 200, "body": "<html>not json"}, "could not understand"),
         ({"status": 403, "json": {"detail": "nope"}}, "not allowed"),
     ],
 )

@@ -131,12 +131,12 @@ def _plan_specs(
 
 
 def plan_specs_text(plan: Any, language: str | None) -> str:
-    """ "2 vCPUs · 4 GB · 80 GB" for a list row (servers_tags.row_html)."""
+    """ "2 vCPUs · 4 GB · 80 GB" for a list row (presenters.RowMaker)."""
     return _plan_specs(language, plan.vcpus, plan.memory, plan.storage)
 
 
 # --- The list's cells ----------------------------------------------------------------------
-# servers_tags.row_html renders a row of the list in Python; these are its words.
+# The list's rows (templates/servers/_server.jinja.html) take these words once per render.
 
 
 @lru_cache(maxsize=16)
