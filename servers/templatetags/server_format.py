@@ -151,4 +151,7 @@ def row_labels(language: str | None) -> dict[str, str]:
         "os": _("OS"),
         "created": _("Created"),
         "no_ip": _("not yet assigned"),
+        "protected": _("Protected from deletion"),
+        # The bulk checkbox's accessible name, "Select web-01".
+        "select": _("Select %(name)s"),
     }
