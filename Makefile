@@ -10,7 +10,7 @@ TEST_ENV := DEBUG=true SECRET_KEY=test-only-secret-key VPSORG_API_URL=http://vps
 # The same suite against the services of a multi-instance deployment (browser tests aside).
 SERVICES_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/test CACHE_URL=redis://127.0.0.1:6379/1
 
-.PHONY: run test test-services install lint format sandbox check bench clean
+.PHONY: run test test-services install lint format sandbox check bench screenshots clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12 or newer is needed, found " + sys.version.split()[0])'
@@ -46,6 +46,10 @@ sandbox: install
 
 bench: install
 	$(PY) scripts/bench_list.py
+
+# The main pages, light and dark, desktop and phone, into docs/screenshots/ (needs Chromium).
+screenshots: install
+	$(PY) scripts/screenshots.py
 
 check: install
 	$(TEST_ENV) $(PY) manage.py check

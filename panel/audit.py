@@ -7,12 +7,20 @@ act never fails to be recorded, and the activity page shows an unknown name as i
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from django.db import models
 from django.db.models import QuerySet
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from panel.models import AuditEntry, Team
+from panel.models import AuditEntry, Role, Team
+
+# What an edit of a server can change (the fields of the edit form and the API's PUT).
+SERVER_FIELDS = ("name", "hostname", "backups_enabled")
 
 
 class Action:
@@ -100,11 +108,14 @@ def record(
     target_name: str = "",
     error: Exception | None = None,
     message: str = "",
+    changes: dict[str, list[Any] | tuple[Any, Any]] | None = None,
 ) -> AuditEntry:
     """One entry per act; `error` (an upstream failure) marks the outcome as failed.
 
-    `message` adds a detail to a successful act (e.g. "viewer → operator"); for a failed
-    one the error's own message is kept (the API client already strips tokens from it).
+    `message` adds a detail to a successful act; for a failed one the error's own message
+    is kept (the API client already strips tokens from it). `changes` is what the act
+    changed, {field: (old, new)} with plain values (old None when unknown): stored as
+    data, so the activity page words it in the reader's language, not the actor's.
     """
     status = getattr(error, "status", None)
     if error is not None:
@@ -119,7 +130,94 @@ def record(
         outcome=AuditEntry.Outcome.ERROR if error else AuditEntry.Outcome.OK,
         status_code=status if isinstance(status, int) and 0 < status < 1000 else None,
         message=message[:500],
+        changes={field: [old, new] for field, (old, new) in (changes or {}).items()},
     )
+
+
+def changes_between(
+    before: Any | None, after: Any, fields: Iterable[str] = SERVER_FIELDS
+) -> dict[str, tuple[Any, Any]]:
+    """The fields whose value differs between two versions of an object (e.g. the server
+    as the team last saw it and as the API answered the edit). Unknown `before`: every
+    field with its new value and None as the old one."""
+    result = {}
+    for field in fields:
+        new = getattr(after, field, None)
+        if before is None:
+            if new not in (None, ""):
+                result[field] = (None, new)
+            continue
+        old = getattr(before, field, None)
+        # An empty hostname and none at all are the same thing to the API.
+        if (None if old == "" else old) != (None if new == "" else new):
+            result[field] = (old, new)
+    return result
+
+
+# --- The activity's words for changes ---------------------------------------------------
+
+FIELD_LABELS = {
+    "name": _("Name"),
+    "hostname": _("Hostname"),
+    "backups_enabled": _("Automatic backups"),
+    "role": _("Role"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    label: str
+    old: str | None  # None: not known (the entry recorded only the new value)
+    new: str
+
+
+def _value(field: str, value: Any) -> str:
+    if field == "role" and value in Role.values:
+        return str(Role(value).label)
+    if isinstance(value, bool):
+        return str(_("On") if value else _("Off"))
+    if value in (None, ""):
+        return str(_("none"))
+    return str(value)
+
+
+def _role_from_label(text: str) -> str | None:
+    """A role written as its label in any of the panel's languages (older entries kept the
+    actor's words in `message`), back to its value."""
+    for code in ("en", "pt-br"):
+        with translation.override(code):
+            for role in Role:
+                if str(role.label) == text.strip():
+                    return role.value
+    return None
+
+
+def describe_changes(entry: AuditEntry) -> list[Change]:
+    changes = dict(entry.changes or {})
+    if not changes and entry.message and entry.action in (Action.MEMBER_ROLE, Action.MEMBER_INVITE):
+        # Before `changes` existed: "Viewer → Operator" (a role change), "Viewer" (an invite).
+        parts = [_role_from_label(p) for p in re.split(r"\s*→\s*", entry.message)]
+        if all(parts) and len(parts) in (1, 2):
+            changes["role"] = [parts[0], parts[1]] if len(parts) == 2 else [None, parts[0]]
+    result = []
+    for field, pair in changes.items():
+        old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
+        label = str(FIELD_LABELS.get(field, field))
+        result.append(
+            Change(label, None if old is None else _value(field, old), _value(field, new))
+        )
+    return result
+
+
+def deleted_servers(team: Team, server_ids: Iterable[str]) -> set[str]:
+    """Which of these servers the team deleted (or found already gone when deleting)."""
+    ids = {str(i) for i in server_ids if i}
+    if not ids:
+        return set()
+    gone = AuditEntry.objects.filter(
+        team=team, action=Action.SERVER_DELETE, target_id__in=ids
+    ).filter(models.Q(outcome=AuditEntry.Outcome.OK) | models.Q(status_code=404))
+    return set(gone.values_list("target_id", flat=True))
 
 
 def record_for_account(user: Any, action: str, *, message: str = "") -> int:

@@ -135,6 +135,8 @@ class AuditEntry(models.Model):
     outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.OK)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     message = models.CharField(max_length=500, blank=True)
+    # What the act changed, {field: [old, new]} (old null when unknown); see panel.audit.
+    changes = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -151,6 +153,13 @@ class AuditEntry(models.Model):
         from panel.audit import Action
 
         return Action.label(self.action)
+
+    @property
+    def change_list(self) -> list[Any]:
+        """The changes as the activity shows them, translated (panel.audit.describe_changes)."""
+        from panel.audit import describe_changes
+
+        return describe_changes(self)
 
 
 class Invitation(models.Model):

@@ -4,6 +4,7 @@ Every value has a name in ../shared/DESIGN.md. A value that cannot be read fails
 loudly at start-up (ImproperlyConfigured) rather than being silently replaced.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -215,6 +216,13 @@ VPSORG_LIST_CONCURRENCY = int(_list_concurrency)
 BULK_CONCURRENCY = env.int("BULK_CONCURRENCY", default=4)
 if not 1 <= BULK_CONCURRENCY <= 32:
     raise ImproperlyConfigured(f"BULK_CONCURRENCY must be between 1 and 32, not {BULK_CONCURRENCY}")
+
+# The currency of the plans' prices (ISO 4217), shown in the user's locale (servers/money.py).
+PRICE_CURRENCY = env.str("PRICE_CURRENCY", default="USD").strip().upper()
+if not re.fullmatch(r"[A-Z]{3}", PRICE_CURRENCY):
+    raise ImproperlyConfigured(
+        f"PRICE_CURRENCY must be a three-letter ISO 4217 code such as USD, not {PRICE_CURRENCY!r}"
+    )
 
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotation).
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])

@@ -34,7 +34,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from panel.accounts import BACKEND, PENDING_INVITATION
-from panel.audit import Action, record
+from panel.audit import Action, deleted_servers, record
 from panel.forms import InvitedSignupForm, InviteForm, RoleForm, TeamSwitchForm, TokenForm
 from panel.http import AuthenticatedHttpRequest, HtmxHttpRequest, TeamHttpRequest
 from panel.models import AuditEntry, Invitation, Membership, Role, Team, TeamToken
@@ -272,7 +272,7 @@ def member_role(request: TeamHttpRequest, pk: int) -> HttpResponse:
         request.user,
         Action.MEMBER_ROLE,
         target_name=username,
-        message=f"{Role(previous).label} → {new_role.label}",
+        changes={"role": (previous, new_role.value)},
     )
     messages.success(
         request,
@@ -393,7 +393,13 @@ def invite(request: TeamHttpRequest) -> HttpResponse:
         # One live link per address: inviting again replaces the earlier link.
         Invitation.objects.filter(team=team, email__iexact=email, accepted_at__isnull=True).delete()
         invitation, key = Invitation.issue(team, email, role, request.user)
-        record(team, request.user, Action.MEMBER_INVITE, target_name=email, message=role.label)
+        record(
+            team,
+            request.user,
+            Action.MEMBER_INVITE,
+            target_name=email,
+            changes={"role": (None, role.value)},
+        )
     link = request.build_absolute_uri(reverse("team:join", args=[key]))
     mailed = _send_invitation(request, invitation, link)
     # The link's secret is stored only hashed, so this page is the one time it is shown:
@@ -511,6 +517,13 @@ def activity(request: TeamHttpRequest) -> HttpResponse:
     team = request.membership.team
     entries, filters = activity_entries(team, request.GET)
     page = Paginator(entries, ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    # A deleted server's entries name it in plain text: a link would lead to "not found".
+    gone = deleted_servers(team, {e.target_id for e in page.object_list})
+    for entry in page.object_list:
+        is_server = entry.action.startswith("server.") and bool(entry.target_id)
+        entry.server_gone = is_server and entry.target_id in gone
+        entry.server_link = is_server and not entry.server_gone
     context = {
         "page": page,
         "filters": filters,

@@ -7,11 +7,15 @@ the create form and the list's location filter then cost no upstream call.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from panel.models import Team
 from servers import client as vpsorg
@@ -102,3 +106,80 @@ def _forget_known_operating_systems(**kwargs: object) -> None:
 
 def offered_operating_systems() -> list[OperatingSystem]:
     return list(OperatingSystem.objects.filter(offered=True))
+
+
+# --- Locations -------------------------------------------------------------------------
+# The API names a datacenter by a code only. Where each is, for people: extend this table
+# when VPS.org opens a datacenter; a code not in it is shown as it comes.
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    code: str
+    city: str | Promise = ""
+    country: str | Promise = ""
+
+    @property
+    def title(self) -> str:
+        """ "Frankfurt" for a known code, the code itself otherwise."""
+        return str(self.city) or self.code
+
+    @property
+    def label(self) -> str:
+        """ "Frankfurt, Germany" (or the bare code), for summaries and plain lists."""
+        if self.city and self.country:
+            return _("%(city)s, %(country)s") % {"city": self.city, "country": self.country}
+        return self.title
+
+
+LOCATIONS: dict[str, Location] = {
+    loc.code: loc
+    for loc in (
+        Location("us-west", _("Los Angeles"), _("United States")),
+        Location("us-east", _("New York"), _("United States")),
+        Location("us-central", _("Dallas"), _("United States")),
+        Location("eu-central", _("Frankfurt"), _("Germany")),
+        Location("eu-west", _("Amsterdam"), _("Netherlands")),
+        Location("eu-north", _("Helsinki"), _("Finland")),
+        Location("uk-south", _("London"), _("United Kingdom")),
+        Location("sa-east", _("São Paulo"), _("Brazil")),
+        Location("ap-southeast", _("Singapore"), _("Singapore")),
+        Location("ap-northeast", _("Tokyo"), _("Japan")),
+    )
+}
+
+
+def location(code: str) -> Location:
+    return LOCATIONS.get(code) or Location(code)
+
+
+# --- Operating system families -------------------------------------------------------------
+# The create form groups the OS choice by family, as the consoles do. Matched on the
+# catalog name's start; anything else lands in "Other" (still offered).
+OS_FAMILIES: tuple[tuple[str | Promise, re.Pattern[str]], ...] = (
+    ("Ubuntu", re.compile(r"ubuntu", re.I)),
+    ("Debian", re.compile(r"debian", re.I)),
+    ("Rocky Linux / AlmaLinux", re.compile(r"rocky|alma|rhel|red hat|centos", re.I)),
+    ("Fedora", re.compile(r"fedora", re.I)),
+    ("FreeBSD", re.compile(r"freebsd", re.I)),
+    ("Windows", re.compile(r"windows", re.I)),
+)
+
+
+def os_groups(
+    operating_systems: Iterable[OperatingSystem],
+) -> list[tuple[str, list[OperatingSystem]]]:
+    """The OSes by family, families in a fixed order, newest version first inside one."""
+    groups: dict[str, list[OperatingSystem]] = {}
+    for os in operating_systems:
+        family = next(
+            (str(name) for name, pattern in OS_FAMILIES if pattern.match(os.name)),
+            str(_("Other")),
+        )
+        groups.setdefault(family, []).append(os)
+    order = [str(name) for name, _pattern in OS_FAMILIES] + [str(_("Other"))]
+    return [
+        (family, sorted(groups[family], key=lambda o: o.name.casefold(), reverse=True))
+        for family in order
+        if family in groups
+    ]

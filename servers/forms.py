@@ -4,6 +4,7 @@ the field of the same name; each form checks what the API documents before sendi
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -13,9 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from servers import client as vpsorg
-from servers.catalog import orderable, plan_locations
+from servers.catalog import Location, location, orderable, os_groups, plan_locations
 from servers.models import OperatingSystem, SSHKey
-from servers.templatetags.server_format import gigabytes, megabytes, price
+from servers.money import money
+from servers.templatetags.server_format import gigabytes, megabytes
 
 # The API documents no maximum; 64 keeps a name usable as a DNS label and is what
 # a DRF CharField backend would typically allow.
@@ -81,23 +83,6 @@ class HostnameField(forms.CharField):
         return super().to_python(value).rstrip(".")
 
 
-def plan_label(plan: vpsorg.Plan, *, with_locations: bool = False) -> str:
-    """ "Standard VPS: 2 vCPU, 4 GB RAM, 80 GB disk, 10.00 a month (us-west, us-east)"."""
-    parts = []
-    if plan.vcpus is not None:
-        parts.append(ngettext("%(n)s vCPU", "%(n)s vCPUs", plan.vcpus) % {"n": plan.vcpus})
-    if plan.memory is not None:
-        parts.append(_("%(size)s RAM") % {"size": megabytes(plan.memory)})
-    if plan.storage is not None:
-        parts.append(_("%(size)s disk") % {"size": gigabytes(plan.storage)})
-    if plan.price_monthly is not None:
-        parts.append(_("%(price)s a month") % {"price": price(plan.price_monthly)})
-    text = f"{plan.name}: {', '.join(parts)}" if parts else plan.name
-    if with_locations and plan.locations:
-        text += f" ({', '.join(plan.locations)})"
-    return text
-
-
 def apply_api_errors(form: forms.Form, error: vpsorg.InvalidRequest) -> None:
     """Put a 400's field errors on the fields of the same name; the rest above the form."""
     placed = False
@@ -120,17 +105,50 @@ class PanelForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+@dataclass(frozen=True, slots=True)
+class PlanCard:
+    """One plan as the create form shows it: a radio card with its resources and prices."""
+
+    plan: vpsorg.Plan
+    value: str
+    specs: list[str]
+    monthly: str
+    hourly: str
+    where: list[Location]
+    offered_here: bool
+    checked: bool
+
+    @property
+    def locations_attr(self) -> str:
+        return " ".join(loc.code for loc in self.where)
+
+    @property
+    def where_text(self) -> str:
+        return ", ".join(loc.title for loc in self.where)
+
+    @property
+    def summary(self) -> str:
+        return " · ".join([self.plan.name, *self.specs[:3]])
+
+
+@dataclass(frozen=True, slots=True)
+class LocationCard:
+    location: Location
+    checked: bool
+
+
 class ServerCreateForm(PanelForm):
     # In page order: where, what, then who it is and how to reach it.
-    location = forms.CharField(label=_("Location"), widget=forms.Select)
-    plan_id = forms.CharField(label=_("Plan"), widget=forms.Select)
+    location = forms.CharField(label=_("Location"))
+    plan_id = forms.CharField(label=_("Plan"))
     os_id = forms.CharField(label=_("Operating system"), widget=forms.Select)
     name = NameField()
     hostname = HostnameField()
     ssh_key_id = forms.CharField(
         label=_("SSH key"),
         required=False,
-        help_text=_("Optional. The VPS.org id of an SSH key to install."),
+        widget=forms.Select,
+        help_text=_("Optional. One of the SSH keys saved in the team, by its name."),
     )
     backups_enabled = forms.BooleanField(
         label=_("Automatic backups"),
@@ -149,36 +167,72 @@ class ServerCreateForm(PanelForm):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        # None: the plans could not be loaded; the API then judges plan and location.
+        # None: the plans could not be loaded; the API then judges plan and location,
+        # typed into plain text fields.
         self.plans = plans
         self.operating_systems = operating_systems
         self.ssh_keys = ssh_keys
         self.locations = plan_locations(plans) if plans is not None else []
-        self.fields["location"].widget.choices = [("", _("Choose a location…"))] + [
-            (loc, loc) for loc in self.locations
-        ]
         self.fields["os_id"].widget.choices = [("", _("Choose an operating system…"))] + [
-            (os.api_id, os.name) for os in operating_systems
+            (family, [(os.api_id, os.name) for os in members])
+            for family, members in os_groups(operating_systems)
         ]
-        self.fields["plan_id"].widget.choices = [("", _("Choose a plan…"))] + [
-            (str(plan.id), plan_label(plan, with_locations=not self.selected_location()))
-            for plan in self.plan_choices()
+        self.fields["ssh_key_id"].widget.choices = [("", _("No SSH key"))] + [
+            (str(k.key_id), k.name) for k in ssh_keys
         ]
-        if ssh_keys:
-            self.fields["ssh_key_id"].widget = forms.Select(
-                choices=[("", _("No SSH key"))] + [(str(k.key_id), k.name) for k in ssh_keys]
+        if plans is None:
+            for name in ("location", "plan_id"):
+                self.fields[name].widget.attrs.update({"autocomplete": "off"})
+
+    def location_cards(self) -> list[LocationCard]:
+        chosen = self["location"].value() or ""
+        return [LocationCard(location(code), code == chosen) for code in self.locations]
+
+    def plan_cards(self) -> list[PlanCard]:
+        """Every plan a new server can have, wherever it is offered: without scripts all
+        are shown with their locations (the server checks the pair); static/js/create.js
+        hides those not offered in the chosen location."""
+        chosen_plan = str(self["plan_id"].value() or "")
+        here = self.selected_location()
+        cards = []
+        for plan in orderable(self.plans or []):
+            specs = []
+            if plan.vcpus is not None:
+                specs.append(ngettext("%(n)s vCPU", "%(n)s vCPUs", plan.vcpus) % {"n": plan.vcpus})
+            if plan.memory is not None:
+                specs.append(_("%(size)s RAM") % {"size": megabytes(plan.memory)})
+            if plan.storage is not None:
+                specs.append(_("%(size)s disk") % {"size": gigabytes(plan.storage)})
+            if plan.bandwidth is not None:
+                specs.append(_("%(size)s transfer") % {"size": gigabytes(plan.bandwidth)})
+            cards.append(
+                PlanCard(
+                    plan=plan,
+                    value=str(plan.id),
+                    specs=specs,
+                    monthly=money(plan.price_monthly),
+                    hourly=money(plan.price_hourly, exact=True),
+                    where=[location(code) for code in plan.locations],
+                    offered_here=not here or not plan.locations or here in plan.locations,
+                    checked=str(plan.id) == chosen_plan,
+                )
             )
-        else:
-            self.fields["ssh_key_id"].widget.attrs.update(
-                {"inputmode": "numeric", "pattern": "[0-9]*", "autocomplete": "off"}
-            )
+        return cards
+
+    def chosen_plan(self) -> PlanCard | None:
+        return next((card for card in self.plan_cards() if card.checked), None)
+
+    def chosen_location(self) -> Location | None:
+        here = self.selected_location()
+        return location(here) if here else None
+
+    def chosen_os(self) -> OperatingSystem | None:
+        value = str(self["os_id"].value() or "")
+        return next((os for os in self.operating_systems if os.api_id == value), None)
 
     def selected_location(self) -> str:
         value = self["location"].value() or ""
         return value if value in self.locations else ""
-
-    def plan_choices(self) -> list[vpsorg.Plan]:
-        return orderable(self.plans or [], self.selected_location() or None)
 
     def clean_location(self) -> str:
         value = self.cleaned_data["location"].strip()
@@ -277,8 +331,12 @@ class SSHKeyForm(forms.ModelForm):
         }
 
     def __init__(self, *args: Any, team: Any, **kwargs: Any) -> None:
+        # Labels above their fields, without a colon, as on every other form (PanelForm).
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.instance.team = team
+        self.fields["key_id"].widget.attrs.update({"inputmode": "numeric", "autocomplete": "off"})
+        self.fields["name"].widget.attrs.update({"autocomplete": "off"})
 
     def validate_unique(self) -> None:
         # team is not a form field, so ModelForm would skip the per-team constraints.

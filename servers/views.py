@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url, reswap, retarget
 
-from panel.audit import Action, entries_for_server, record
+from panel.audit import Action, changes_between, entries_for_server, record
 from panel.http import TeamHttpRequest
 from panel.models import Role, Team
 from panel.teams import team_required
@@ -325,6 +325,28 @@ def _duplicate_response(request: TeamHttpRequest, earlier: str) -> HttpResponse:
     return redirect("servers:list")
 
 
+def _credits_message(form: ServerCreateForm, error: vpsorg.PaymentRequired) -> str:
+    """A 402 in numbers: the plan's price, and what VPS.org said (its answer may carry the
+    balance; the Account API gives none, so the panel cannot show it beforehand)."""
+    plan = form.chosen_plan()
+    parts = [
+        _("The VPS.org account does not have enough credits for this server.")
+        if plan is None or not plan.monthly
+        else _(
+            "The VPS.org account does not have enough credits for this server: "
+            "%(plan)s costs %(price)s a month."
+        )
+        % {"plan": plan.plan.name, "price": plan.monthly}
+    ]
+    detail = (error.message or "").strip()
+    if detail and detail.rstrip(".").casefold() not in ("payment required", "insufficient credits"):
+        parts.append(_("VPS.org said: %(detail)s") % {"detail": detail})
+    else:
+        parts.append(_("VPS.org does not tell the panel the account's balance."))
+    parts.append(_("Add credits at VPS.org, or choose a smaller plan, then try again."))
+    return " ".join(parts)
+
+
 def _create_form(
     request: TeamHttpRequest, data: QueryDict | None, plans: list[vpsorg.Plan] | None
 ) -> ServerCreateForm:
@@ -355,6 +377,7 @@ def server_create(request: TeamHttpRequest) -> HttpResponse:
     uncertain = False
     plans: list[vpsorg.Plan] | None = None
     client: vpsorg.VPSOrgClient | None = None
+    credits_error: str | None = None
     try:
         client = client_for(team)
         plans = plans_for(team, client)
@@ -384,6 +407,8 @@ def server_create(request: TeamHttpRequest) -> HttpResponse:
                     apply_api_errors(form, exc)
                 else:
                     failure = exc
+                    if isinstance(exc, vpsorg.PaymentRequired):
+                        credits_error = _credits_message(form, exc)
         else:
             guard.created(server.id)
             record(
@@ -415,12 +440,9 @@ def server_create(request: TeamHttpRequest) -> HttpResponse:
     }
     if uncertain and failure is not None:
         context["error"] = _uncertain_message(failure)
-    if request.htmx and request.method == "GET":
-        response = render(request, "servers/form.html#plan_field", context)
-    else:
-        response = render(request, "servers/form.html", context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    if credits_error:
+        context["error"] = credits_error
+    return render(request, "servers/form.html", context)
 
 
 # --------------------------------------------------------------------------------------
@@ -465,6 +487,7 @@ def server_edit(request: TeamHttpRequest, server_id: str) -> HttpResponse:
                     Action.SERVER_EDIT,
                     target_id=server_id,
                     target_name=server.name or data["name"],
+                    changes=changes_between(server_cache.peek_server(team, server_id), server),
                 )
                 _invalidate(team)
                 messages.success(
@@ -528,6 +551,11 @@ def server_rename(request: TeamHttpRequest, server_id: str) -> HttpResponse:
                 Action.SERVER_RENAME,
                 target_id=server_id,
                 target_name=server.name or name,
+                changes=changes_between(
+                    server_cache.peek_server(team, server_id),
+                    replace(server, name=server.name or name),
+                    ("name",),
+                ),
             )
             _invalidate(team)
             if not server.name:

@@ -406,8 +406,10 @@ def test_a_hundred_servers_answer_within_the_time_bound(api, team, operator_user
         assert found["done"] + found["pending"] == 100
         html = response.content.decode()
         assert "Still waiting for VPS.org: check its status in a moment." in html
+        # Every server reported done is recorded by the time the answer leaves; the
+        # pending ones go on in the background and may add theirs meanwhile.
         done_now = AuditEntry.objects.filter(team=team, action="server.reboot").count()
-        assert done_now == found["done"]
+        assert found["done"] <= done_now < 100
     finally:
         release.set()
         assert bulk.wait_for_background(30)

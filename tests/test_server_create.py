@@ -29,6 +29,7 @@ def plans() -> list[dict[str, Any]]:
             "storage": 80,
             "bandwidth": 2048,
             "price_monthly": 10.0,
+            "price_hourly": 0.014,
             "available": True,
             "locations": ["us-west", "us-east", "eu-central"],
         },
@@ -97,6 +98,16 @@ def posts(api) -> list[Any]:
 # --- the form --------------------------------------------------------------------------
 
 
+def radios(html: str, name: str) -> list[str]:
+    return re.findall(rf'<input type="radio" name="{name}" id="[^"]+" value="([^"]*)"', html)
+
+
+def card(html: str, plan_id: str) -> str:
+    """The markup of one plan's radio card."""
+    start = html.index(f'for="plan-{plan_id}"')
+    return html[start : html.index("</label>", start)]
+
+
 @pytest.mark.django_db
 def test_the_form_offers_plans_locations_and_the_os_catalog(plans_api, manager_user) -> None:
     response = client_for(manager_user).get("/servers/new/")
@@ -106,20 +117,44 @@ def test_the_form_offers_plans_locations_and_the_os_catalog(plans_api, manager_u
         assert f'name="{name}"' in html
     assert 'type="checkbox" name="backups_enabled"' in html
     assert re.search(r'name="form_nonce" value="[A-Za-z0-9_-]{16,}"', html)
-    locations = html.split('name="location"')[1].split("</select>")[0]
-    assert re.findall(r'<option value="([^"]*)"', locations) == [
-        "",
-        "eu-central",
-        "us-east",
-        "us-west",
-    ]
-    plan_select = html.split('name="plan_id"')[1].split("</select>")[0]
-    assert "Standard VPS: 2 vCPUs, 4 GB RAM, 80 GB disk, 10.00 a month" in plan_select
-    assert "Legacy VPS" not in plan_select  # not available for new servers
+    # Locations as radio cards, with the city and country of the codes the panel knows.
+    assert radios(html, "location") == ["eu-central", "us-east", "us-west"]
+    frankfurt = html[html.index('for="location-eu-central"') :].split("</label>")[0]
+    assert "Frankfurt" in frankfurt and "Germany" in frankfurt
+    # Every plan that can be ordered, wherever it is offered (no script needed), cheapest first.
+    assert radios(html, "plan_id") == ["1", "2"]  # Legacy VPS is not available
+    standard = card(html, "1")
+    for text in ("Standard VPS", "2 vCPUs", "4 GB RAM", "80 GB disk", "2 TB transfer"):
+        assert text in standard
+    assert "$10.00/month" in standard and "$0.014/hour" in standard
+    assert "Offered in Los Angeles, New York, Frankfurt" in standard
+    assert 'data-locations="us-west us-east eu-central"' in standard
+    # The OS choice grouped by family.
     os_select = html.split('name="os_id"')[1].split("</select>")[0]
-    assert '<option value="5">Ubuntu 22.04 LTS</option>' in os_select
-    assert '<option value="3">Debian 12</option>' in os_select
+    assert re.search(
+        r'<optgroup label="Ubuntu">\s*<option value="5">Ubuntu 22.04 LTS</option>', os_select
+    )
+    assert re.search(r'<optgroup label="Debian">\s*<option value="3">Debian 12</option>', os_select)
     assert len(plans_api.calls) == 1
+
+
+@pytest.mark.django_db
+def test_plan_prices_are_in_the_users_language(plans_api, manager_user) -> None:
+    html = (
+        client_for(manager_user).get("/servers/new/", HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
+    )
+    # CLDR puts a no-break space between the symbol and the amount.
+    assert "US$\xa010,00/mês" in card(html, "1") and "US$\xa00,014/hora" in card(html, "1")
+    assert "US$\xa020,00/mês" in card(html, "2")
+    assert "Frankfurt" in html and "Alemanha" in html
+
+
+@pytest.mark.django_db
+def test_the_currency_is_a_setting(plans_api, manager_user, settings) -> None:
+    settings.PRICE_CURRENCY = "EUR"
+    html = client_for(manager_user).get("/servers/new/").content.decode()
+    assert "€10.00/month" in card(html, "1")
+    assert "$" not in card(html, "1")
 
 
 @pytest.mark.django_db
@@ -131,16 +166,40 @@ def test_plans_are_cached_per_team(plans_api, manager_user) -> None:
 
 
 @pytest.mark.django_db
-def test_choosing_a_location_narrows_the_plans(plans_api, manager_user) -> None:
+def test_a_chosen_location_marks_the_plans_not_offered_there(plans_api, manager_user) -> None:
+    # ?location= preselects (as a link or a form sent back with an error does); without a
+    # script the other plans stay visible, marked, and the summary shows the choice.
     response = client_for(manager_user).get(
-        "/servers/new/", {"location": "eu-central", "plan_id": "1"}, **HTMX
+        "/servers/new/", {"location": "eu-central", "plan_id": "1", "os_id": "5"}
     )
     html = response.content.decode()
-    assert html.lstrip().startswith('<div class="field" id="plan-field">')
-    assert "Standard VPS" in html and "Performance VPS" not in html
-    assert '<option value="1" selected>' in html
-    assert "Plans offered in eu-central." in html
-    assert "HX-Request" in response["Vary"]
+    assert re.search(
+        r'value="eu-central" [^>]*data-summary-text="Frankfurt, Germany"[^>]* checked>', html
+    )
+    assert re.search(r'id="plan-1" value="1" required[^>]* checked>', html)
+    assert 'data-offered="no"' in card(html, "2")
+    assert "Not offered here; only in Los Angeles" in card(html, "2")
+    assert "data-offered" not in card(html, "1")
+    summary = html.split("data-create-summary")[1].split("</aside>")[0]
+    for text in (
+        "Standard VPS · 2 vCPUs · 4 GB RAM · 80 GB disk",
+        "Frankfurt, Germany",
+        "Ubuntu 22.04 LTS",
+        "$10.00",
+    ):
+        assert text in summary
+
+
+@pytest.mark.django_db
+def test_without_plans_the_codes_are_typed_and_sent(api, manager_user) -> None:
+    api.get(PLANS, status=503, json={"detail": "down"})
+    api.post(SERVERS, status=201, json=created())
+    html = client_for(manager_user).get("/servers/new/").content.decode()
+    assert '<input type="text" name="location"' in html
+    assert '<input type="text" name="plan_id"' in html
+    response = client_for(manager_user).post("/servers/new/", form_data())
+    assert response.status_code == 302
+    assert json.loads(posts(api)[0].request.body)["location"] == "us-west"
 
 
 @pytest.mark.django_db
@@ -339,9 +398,24 @@ def test_402_says_plainly_there_are_not_enough_credits(plans_api, manager_user, 
     response = client_for(manager_user).post("/servers/new/", form_data())
     html = response.content.decode()
     assert response.status_code == 200
-    assert "does not have enough credits" in html
+    # The plan's price; the balance is not known to the panel, and the page says so.
+    assert (
+        "The VPS.org account does not have enough credits for this server: "
+        "Standard VPS costs $10.00 a month."
+    ) in html
+    assert "VPS.org does not tell the panel the account&#x27;s balance." in html
     assert 'value="web-server-02"' in html and 'value="web02.example.com"' in html
     assert AuditEntry.objects.get(team=team, action="server.create").status_code == 402
+
+
+@pytest.mark.django_db
+def test_402_shows_what_vpsorg_said_about_the_balance(plans_api, manager_user) -> None:
+    detail = "Insufficient credits: this plan costs 10.00 per month and the account has 4.00 left."
+    plans_api.post(SERVERS, status=402, json={"detail": detail})
+    html = client_for(manager_user).post("/servers/new/", form_data()).content.decode()
+    assert "Standard VPS costs $10.00 a month." in html
+    assert f"VPS.org said: {detail}" in html
+    assert "does not tell the panel" not in html
 
 
 @pytest.mark.django_db

@@ -43,7 +43,8 @@ def test_an_admin_changes_a_role(admin_user, viewer_user, team) -> None:
     entry = AuditEntry.objects.get(team=team)
     assert entry.action == "member.role"
     assert entry.target_name == "vera-viewer"
-    assert entry.message == "Viewer → Operator"
+    # Stored as data, worded in the reader's language on the activity page.
+    assert entry.changes == {"role": ["viewer", "operator"]}
 
 
 def test_a_role_change_with_htmx_answers_the_members_fragment(admin_user, viewer_user, team):

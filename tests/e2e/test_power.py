@@ -412,11 +412,8 @@ def test_create_provisions_and_the_ip_appears(
     member(team, "mia", Role.MANAGER)
     log_in(page, live_server, "mia", PASSWORD)
     page.goto(f"{live_server.url}/servers/new/")
-    page.select_option("select[name=location]", "us-west")
-    # The plans offered in that location come in by htmx: wait for the new field.
-    expect(page.locator("#plan-field")).to_contain_text("us-west")
-    plan = page.locator("select[name=plan_id] option:not([value=''])").first.get_attribute("value")
-    page.select_option("select[name=plan_id]", plan)
+    page.get_by_role("radio", name="Los Angeles").check()
+    page.locator(".plan-card:visible").first.click()
     os_id = page.locator("select[name=os_id] option:not([value=''])").first.get_attribute("value")
     page.select_option("select[name=os_id]", os_id)
     page.fill("input[name=name]", "e2e-new-01")

@@ -55,12 +55,8 @@ def statuses(page: Any) -> list[str]:
 
 
 def choose_plan(page: Any, name: str) -> None:
-    value = page.eval_on_selector(
-        "#id_plan_id",
-        "(el, name) => [...el.options].find(o => o.text.startsWith(name)).value",
-        name,
-    )
-    page.select_option("#id_plan_id", value)
+    # A plan card is the label of its radio input: clicking the name picks it.
+    page.locator(".plan-card:visible", has_text=name).click()
 
 
 def creates(upstream: Any) -> int:
@@ -124,18 +120,23 @@ def test_creating_a_server_lands_on_its_page_showing_provisioning(
     page.get_by_role("link", name="New server").click()
     page.wait_for_url("**/servers/new/")
 
-    page.select_option("#id_location", "eu-central")
-    # htmx replaced the plan choices with those offered in eu-central.
-    expect(page.locator("#plan-field")).to_contain_text("Plans offered in eu-central.")
-    plan_labels = page.locator("#id_plan_id option").all_inner_texts()
-    assert not any("Performance VPS" in label for label in plan_labels)
+    # Every plan is there until a location is chosen; then only those offered in it.
+    expect(page.locator(".plan-card", has_text="Performance VPS")).to_be_visible()
+    page.get_by_role("radio", name="Frankfurt").check()
+    expect(page.locator("#plan-help")).to_have_text("Plans offered in the chosen location.")
+    expect(page.locator(".plan-card", has_text="Performance VPS")).to_be_hidden()
     choose_plan(page, "Standard VPS")
+    # The summary follows the choices: what, where, and the price a month.
+    summary = page.locator("[data-create-summary]")
+    expect(summary).to_contain_text("Frankfurt, Germany")
+    expect(summary.locator("[data-summary=monthly]")).to_have_text("$10.00")
     page.select_option("#id_os_id", label="Ubuntu 22.04 LTS")
     page.fill("#id_name", "e2e-web-01")
     page.fill("#id_hostname", "e2e01.example.com")
     page.check("#id_backups_enabled")
     shot(page, "create")
 
+    expect(summary).to_contain_text("e2e-web-01")
     page.locator("button[type=submit]", has_text="Create server").dblclick()
     page.wait_for_url(re.compile(r"/servers/\d+/$"))
     expect(page.locator("h1")).to_have_text("e2e-web-01")
@@ -163,8 +164,7 @@ def test_validation_errors_sit_on_their_fields(
 
     log_in(page, live_server, "mona", PASSWORD)
     page.goto(f"{live_server.url}/servers/new/")
-    page.select_option("#id_location", "eu-central")
-    expect(page.locator("#plan-field")).to_contain_text("Plans offered in eu-central.")
+    page.get_by_role("radio", name="Frankfurt").check()
     choose_plan(page, "Standard VPS")
     page.select_option("#id_os_id", label="Debian 12")
     page.fill("#id_name", "web-server-01")
