@@ -53,6 +53,8 @@ from servers import cache as server_cache
 from servers import client as vpsorg
 from servers import status as status_rules
 from servers.api import NoToken, client_for, error_message, maybe_applied
+from servers.listing import ListState, apply_filters, sort_servers
+from servers.protection import protected_ids
 from servers.views import CreateGuard
 
 logger = logging.getLogger(__name__)
@@ -73,6 +75,8 @@ _NONCE_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # rest is for the audit entries and the page.
 WAIT_TIMEOUTS = 2.5
 TOAST = "panel:toast"
+# What the list's poller listens for (hx-trigger "panel:wake from:body").
+WAKE = "panel:wake"
 
 # Injectable, so tests can follow the time budget.
 clock: Callable[[], float] = time.monotonic
@@ -140,6 +144,21 @@ def read_selection(data: QueryDict) -> tuple[str, list[str], list[str]]:
     if not ids and not malformed:
         raise BadSelection(_("No server was selected."))
     return action, ids, malformed
+
+
+def matching_selection(team: Team, data: QueryDict) -> QueryDict:
+    """ "All N matching the filter": the ids of every server of the team that the list's
+    filters and search in `data` select (servers/listing.py, the list's own rules), in
+    the list's order, in place of any ids sent. The confirmation then carries them
+    explicitly, and its POST decides again on a fresh list."""
+    state = ListState.from_query(data)
+    servers = server_cache.list_servers(team)
+    shown = sort_servers(apply_filters(servers, state, protected_ids(team)), state.sort)
+    selection = QueryDict(mutable=True)
+    selection["action"] = data.get("action", "")
+    selection["nonce"] = data.get("nonce", "")
+    selection.setlist("id", [s.id for s in shown])
+    return selection
 
 
 def _skip_reason(action: str, status: str) -> str:
@@ -436,6 +455,12 @@ def _upstream(error: vpsorg.VPSOrgError) -> dict[str, Any]:
 def bulk(request: TeamHttpRequest) -> HttpResponse:
     started = clock()
     data = request.POST if request.method == "POST" else request.GET
+    if data.get("scope") == "filter":
+        try:
+            data = matching_selection(request.membership.team, data)
+        except vpsorg.VPSOrgError as exc:
+            base = {"action": data.get("action", "")}
+            return _page(request, {**base, "mode": "confirm", **_upstream(exc)})
     try:
         action, ids, malformed = read_selection(data)
     except BadSelection as exc:
@@ -537,6 +562,9 @@ def _submit(
             TOAST,
             {"message": f"{base['verb']} · {summary}", "level": "error" if failed else "success"},
         )
+        # The list's live poller asks at once: the rows acted on show their transition
+        # and poll like any other (static/js/panel.js, servers/live.py).
+        trigger_client_event(response, WAKE, {})
     return response
 
 

@@ -37,7 +37,7 @@ from panel.teams import team_required
 from servers import cache as server_cache
 from servers import client as vpsorg
 from servers.api import NoToken, error_message
-from servers.listing import ListState, search, sort_servers
+from servers.listing import ListState, apply_filters, sort_servers
 from servers.protection import protected_ids
 
 BOM = "\ufeff"
@@ -145,8 +145,10 @@ def servers_csv(request: TeamHttpRequest) -> HttpResponse:
             "membership": request.membership,
         }
         return render(request, "servers/export.html", context)
-    shown = sort_servers(search(servers, state.q), state.sort)
     protected = protected_ids(team)
+    # The list's own filters (the protection filter too); status and location again,
+    # which VPS.org already applied, are a no-op.
+    shown = sort_servers(apply_filters(servers, state, protected), state.sort)
     return csv_response(
         team, "servers", server_header(), (_server_row(s, protected) for s in shown)
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,8 +26,11 @@ from servers import client as vpsorg
 from servers import presenters
 from servers import status as status_rules
 from servers.catalog import locations
+from servers.protection import protected_ids
 
 PER_PAGE_CHOICES = (25, 50, 100)
+# The delete-protection filter (issue 12): every server, the protected, the others.
+PROTECTED_CHOICES = ("yes", "no")
 DEFAULT_SORT = "name"
 _LOCATION_PARAM = re.compile(r"[A-Za-z0-9_-]{1,64}")
 Q_MAX = 100
@@ -85,6 +88,7 @@ class ListState:
     status: str = ""
     location: str = ""
     q: str = ""
+    protected: str = ""
     sort: str = DEFAULT_SORT
     per_page: int = PER_PAGE_CHOICES[0]
     page: int = 1
@@ -95,6 +99,7 @@ class ListState:
         status = query.get("status", "").strip()
         location = query.get("location", "").strip()
         sort = query.get("sort", "").strip()
+        protected = query.get("protected", "").strip()
         try:
             per_page = int(query.get("per_page", ""))
         except ValueError:
@@ -107,6 +112,7 @@ class ListState:
             status=status if status in status_rules.FILTERABLE else "",
             location=location if _LOCATION_PARAM.fullmatch(location) else "",
             q=" ".join(query.get("q", "").split())[:Q_MAX],
+            protected=protected if protected in PROTECTED_CHOICES else "",
             sort=sort if sort.removeprefix("-") in SORT_KEYS else DEFAULT_SORT,
             per_page=per_page if per_page in PER_PAGE_CHOICES else PER_PAGE_CHOICES[0],
             page=page,
@@ -114,7 +120,7 @@ class ListState:
 
     @property
     def filtered(self) -> bool:
-        return bool(self.status or self.location or self.q)
+        return bool(self.status or self.location or self.q or self.protected)
 
     def params(self, **changes: Any) -> dict[str, str]:
         state = replace(self, **changes)
@@ -122,11 +128,18 @@ class ListState:
             "status": state.status,
             "location": state.location,
             "q": state.q,
+            "protected": state.protected,
             "sort": "" if state.sort == DEFAULT_SORT else state.sort,
             "per_page": "" if state.per_page == PER_PAGE_CHOICES[0] else str(state.per_page),
             "page": "" if state.page == 1 else str(state.page),
         }
         return {key: value for key, value in params.items() if value}
+
+    def filter_params(self) -> dict[str, str]:
+        """What selects the servers (filters and search), without sort or page: what
+        an export or "all N matching" carries."""
+        keys = ("status", "location", "q", "protected")
+        return {key: value for key, value in self.params().items() if key in keys}
 
     def url(self, base: str = "", **changes: Any) -> str:
         """This state's URL, with `changes`; `base` is the list's path when the caller
@@ -214,8 +227,22 @@ def _pager(state: ListState, page_obj: Page) -> dict[str, Any]:
     }
 
 
-def apply_filters(servers: list[vpsorg.Server], state: ListState) -> list[vpsorg.Server]:
-    """The status and location filters, as VPS.org would apply them, then the search."""
+def _with_query(base: str, params: dict[str, str], sort: str) -> str:
+    if sort != DEFAULT_SORT:
+        params = {**params, "sort": sort}
+    return f"{base}?{urlencode(params)}" if params else base
+
+
+def apply_filters(
+    servers: list[vpsorg.Server], state: ListState, protected: Collection[str] = ()
+) -> list[vpsorg.Server]:
+    """The status and location filters, as VPS.org would apply them, the protection
+    filter (`protected`: the team's protected ids, protection.protected_ids), then the
+    search."""
+    if state.protected == "yes":
+        servers = [s for s in servers if s.id in protected]
+    elif state.protected == "no":
+        servers = [s for s in servers if s.id not in protected]
     if state.status:
         servers = [s for s in servers if s.status == state.status]
     if state.location:
@@ -237,12 +264,14 @@ def results_context(
 ) -> dict[str, Any]:
     """The context of "servers/list.html#results" (and of the whole page with plans):
     the page of rows, the pager, the sort headers and the live poller."""
-    shown = sort_servers(apply_filters(servers, state), state.sort)
+    team = request.membership.team
+    # One query per render, whatever the number of rows: the filter and the lock marks.
+    protected = protected_ids(team)
+    shown = sort_servers(apply_filters(servers, state, protected), state.sort)
     page_obj = Paginator(shown, state.per_page).get_page(state.page)
     if page_obj.number != state.page:
         state = replace(state, page=page_obj.number)
-    rows = presenters.rows(page_obj.object_list, request.membership)
-    team = request.membership.team
+    rows = presenters.rows(page_obj.object_list, request.membership, protected)
     return {
         "state": state,
         "servers": page_obj.object_list,
@@ -254,6 +283,13 @@ def results_context(
         "sort_choices": sort_choices(),
         "pager": _pager(state, page_obj),
         "clear_url": reverse("servers:list"),
+        "can_operate": presenters.can_operate(request.membership),
+        "filter_params": state.filter_params(),
+        "export_url": _with_query(reverse("servers:export"), state.filter_params(), state.sort),
+        "protected_choices": [
+            ("yes", gettext_lazy("Protected")),
+            ("no", gettext_lazy("Not protected")),
+        ],
         "status_choices": [(s, status_rules.label(s)) for s in status_rules.FILTERABLE],
         "location_choices": locations(servers, plans or [], state.location),
         "per_page_choices": PER_PAGE_CHOICES,

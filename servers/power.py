@@ -38,6 +38,7 @@ from servers import status as status_rules
 from servers.api import NoToken, client_for, error_message, maybe_applied
 from servers.api import problem as problem_of
 from servers.presenters import not_found
+from servers.protection import lock_for
 
 AUDIT_ACTIONS = {
     "start": audit.Action.SERVER_START,
@@ -111,7 +112,10 @@ def _toast(response: HttpResponse, message: str, level: str, detail: str = "") -
 
 
 def render_row(request: TeamHttpRequest, server: vpsorg.Server) -> str:
-    return fragments.row(presenters.RowMaker(request.membership)(server), get_token(request))
+    # The row keeps its lock mark (and the digest the list poller compares).
+    locked = {server.id} if lock_for(request.membership.team, server.id) else set()
+    maker = presenters.RowMaker(request.membership, locked)
+    return fragments.row(maker(server), get_token(request))
 
 
 def render_card(request: TeamHttpRequest, server: vpsorg.Server) -> str:

@@ -9,7 +9,7 @@ templates/servers/_server.html (badge, buttons, row) and templates/servers/detai
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -190,11 +190,14 @@ class Row:
     created_ago: str
     os_name: str
     digest: str
+    # Delete protection (issue 12): the lock mark, and the bulk checkbox (operators and up).
+    protected: bool = False
+    selectable: bool = False
 
 
-def row_digest(server: vpsorg.Server) -> str:
+def row_digest(server: vpsorg.Server, protected: bool = False) -> str:
     """A short digest of what a row shows: the list poller sends only rows whose digest
-    differs from the one the page has."""
+    differs from the one the page has (the lock mark included)."""
     plan = server.plan
     os_name = server.os.name if server.os else ""
     fields = (
@@ -211,19 +214,24 @@ def row_digest(server: vpsorg.Server) -> str:
         server.created_at.isoformat() if server.created_at else "",
     )
     raw = "\x1f".join("" if value is None else str(value) for value in fields)
+    if protected:
+        # Only then: an unprotected row's digest stays what the card poller computes.
+        raw += "\x1fprotected"
     return hashlib.blake2s(raw.encode(), digest_size=5).hexdigest()
 
 
 class RowMaker:
     """Rows of one render, sharing the language, the time and the buttons' words."""
 
-    def __init__(self, membership: Membership | None) -> None:
+    def __init__(self, membership: Membership | None, protected: Collection[str] = ()) -> None:
         self.language = get_language()
         self.now = timezone.now()
         self.buttons = ButtonMaker(membership)
         self.badges: dict[str, Badge] = {}
+        self.protected = protected
 
     def __call__(self, server: vpsorg.Server) -> Row:
+        protected = server.id in self.protected
         created = server.created_at
         if created is not None:
             utc = created.astimezone(UTC)
@@ -242,12 +250,19 @@ class RowMaker:
             created_exact=exact,
             created_ago=ago,
             os_name=(server.os.name if server.os else "") or "",
-            digest=row_digest(server),
+            digest=row_digest(server, protected),
+            protected=protected,
+            selectable=self.buttons.allowed,
         )
 
 
-def rows(servers: Iterable[vpsorg.Server], membership: Membership | None) -> list[Row]:
-    make = RowMaker(membership)
+def rows(
+    servers: Iterable[vpsorg.Server],
+    membership: Membership | None,
+    protected: Collection[str] = (),
+) -> list[Row]:
+    """`protected`: the team's protected ids (protection.protected_ids, one query)."""
+    make = RowMaker(membership, protected)
     return [make(server) for server in servers]
 
 

@@ -476,3 +476,68 @@ def test_htmx_gets_a_bad_selection_as_a_fragment_too(api, operator_user) -> None
     assert html.lstrip().startswith('<div id="bulk-confirm"')
     assert "Choose Start, Stop or Reboot." in html
     assert len(api.calls) == 0
+
+
+# --- "all N matching the filter" (the list page's scope=filter) ---------------------------
+
+
+def test_all_matching_resolves_the_lists_filters_and_ignores_ids(api, operator_user) -> None:
+    mock_mixed(api)
+    browser = client_for(operator_user)
+    # web-* and active: 101 and 102; the ticked 103 is not what "all matching" means.
+    query = "action=reboot&scope=filter&status=active&q=web&id=103"
+    response = browser.get(f"/servers/bulk/?{query}")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Reboot 2 servers?</h1>" in html
+    assert re.findall(r'<input type="hidden" name="id" value="(\d+)">', html) == ["101", "102"]
+    assert posts(api) == []
+
+
+def test_all_matching_with_the_protection_filter(api, team, operator_user, manager_user) -> None:
+    from servers.models import ServerProtection
+
+    mock_mixed(api)
+    ServerProtection.objects.create(team=team, server_id="103", protected_by=manager_user)
+    html = client_for(operator_user).get("/servers/bulk/?action=start&scope=filter&protected=no")
+    # 103 (the one stopped server) is protected, so filtered out: nothing to start.
+    assert "None of the selected servers can be started now." in html.content.decode()
+    yes = client_for(operator_user).get("/servers/bulk/?action=start&scope=filter&protected=yes")
+    assert "<h1>Start 1 server?</h1>" in yes.content.decode()
+
+
+def test_all_matching_posted_acts_on_the_filters_servers_once(api, operator_user) -> None:
+    mock_mixed(api)
+    browser = client_for(operator_user)
+    data = {"action": "reboot", "scope": "filter", "status": "active", "nonce": NONCE}
+    response = browser.post("/servers/bulk/", data)
+    assert outcomes(response) == {"101": "done", "102": "done"}
+    assert sorted(posts(api)) == [action_url(101), action_url(102)]
+    again = browser.post("/servers/bulk/", data)
+    assert "already been sent" in again.content.decode()
+    assert len(posts(api)) == 2
+
+
+def test_all_matching_when_vpsorg_fails_sends_nothing(api, operator_user) -> None:
+    api.get(LIST, status=503, json={"detail": "down"})
+    response = client_for(operator_user).get("/servers/bulk/?action=reboot&scope=filter")
+    assert response.status_code == 200
+    assert 'role="alert"' in response.content.decode()
+    assert posts(api) == []
+
+
+def test_htmx_result_puts_each_outcome_on_its_row_and_wakes_the_poller(api, operator_user):
+    mock_mixed(api)
+    response = client_for(operator_user).post(
+        "/servers/bulk/", {"action": "reboot", "id": ["101", "103", "nope"], "nonce": NONCE}, **HX
+    )
+    html = response.content.decode()
+    oob = re.findall(r'<span id="bulk-outcome-([^"]+)"[^>]*hx-swap-oob="true">([^<]+)</span>', html)
+    # Unknown ids have no row: no out-of-band swap for them.
+    assert oob == [("101", "Reboot: Done"), ("103", "Reboot: Skipped")]
+    assert "panel:wake" in json.loads(response["HX-Trigger"])
+    # Without htmx, the result page has no out-of-band parts.
+    plain = client_for(operator_user).post(
+        "/servers/bulk/", {"action": "reboot", "id": ["102"], "nonce": NONCE + "x"}
+    )
+    assert "hx-swap-oob" not in plain.content.decode()

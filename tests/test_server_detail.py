@@ -347,3 +347,48 @@ def test_without_cached_plans_no_price_and_no_extra_call(api, viewer_user) -> No
     assert response.status_code == 200
     assert "<dt>Price</dt>" not in response.content.decode()
     assert len(api.calls) == 1
+
+
+# --- delete protection (issue 12) --------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("protected", [False, True])
+@pytest.mark.parametrize(
+    ("role", "control"),
+    [
+        ("viewer_user", False),
+        ("operator_user", False),
+        ("manager_user", True),
+        ("admin_user", True),
+    ],
+)
+def test_the_lock_control_for_managers_a_mark_for_others(
+    api, team, manager_user, request, role, control, protected
+) -> None:
+    from servers.models import ServerProtection
+
+    if protected:
+        ServerProtection.objects.create(
+            team=team, server_id="12345", protected_by=manager_user, protected_by_name="mona"
+        )
+    api.get(f"{API}/servers/12345/", json=detail_json())
+    html = client_for(request.getfixturevalue(role)).get("/servers/12345/").content.decode()
+    assert '<div id="server-lock-12345" class="server-lock"' in html
+    assert f'data-protected="{"true" if protected else "false"}"' in html
+    if protected:
+        assert '<span class="lock-mark">Protected from deletion</span>' in html
+        assert "by mona" in html
+    else:
+        assert "Not protected from deletion" in html
+    forms = ('action="/servers/12345/protect/"', 'action="/servers/12345/unprotect/"')
+    shown = [form for form in forms if form in html]
+    if control:
+        assert shown == [forms[1] if protected else forms[0]]
+    else:
+        assert shown == []
+    # The lock sits outside the card: the card's poller does not ask for it again.
+    card = html[
+        html.index('<section id="server-card"') : html.index('<section class="server-facts"')
+    ]
+    assert "server-lock" not in card

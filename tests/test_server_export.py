@@ -196,3 +196,11 @@ def test_the_failure_page_and_the_activity_link_are_valid_html(
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert json.loads(result.stderr or '{"messages": []}')["messages"] == []
+
+
+@pytest.mark.parametrize(("value", "ids"), [("yes", ["1001"]), ("no", ["1000", "1002"])])
+def test_the_protected_filter_as_on_the_list(api, team, viewer_user, manager_user, value, ids):
+    ServerProtection.objects.create(team=team, server_id="1001", protected_by=manager_user)
+    api.get(LIST, json=page(many(3)))
+    table = rows(client_for(viewer_user).get(f"/servers/export.csv?protected={value}"))
+    assert [r[0] for r in table[1:]] == ids

@@ -533,3 +533,156 @@ def test_a_suspended_row_says_whom_to_ask(api, operator_user) -> None:
     assert "ask the account owner to contact VPS.org support" in rows["2"]
     assert "row-note" not in rows["1"]
     assert "data-action" not in rows["2"]
+
+
+# --- team operations (issue 12): bulk selection, lock marks, the protection filter, export --
+
+
+def protect(team: Any, user: Any, server_id: str) -> None:
+    from servers.models import ServerProtection
+
+    ServerProtection.objects.create(team=team, server_id=server_id, protected_by=user)
+
+
+def checkboxes(html: str) -> list[str]:
+    return re.findall(r'<input type="checkbox" name="id" value="([^"]+)"', html)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "selectable"),
+    [("viewer_user", False), ("operator_user", True), ("manager_user", True), ("admin_user", True)],
+)
+def test_rows_carry_bulk_checkboxes_only_for_operators_and_up(
+    api, role, selectable, request
+) -> None:
+    mock_list(api, three_servers())
+    mock_plans(api)
+    html = client_for(request.getfixturevalue(role)).get("/servers/").content.decode()
+    if selectable:
+        assert checkboxes(html) == ["3", "2", "1"]  # the rows' order: cache, db, web
+        # Tied to the bulk form by its form attribute, kept by hx-preserve across swaps.
+        assert (
+            '<input type="checkbox" name="id" value="1" id="select-1" form="bulk-form" '
+            'class="bulk-select" aria-label="Select web-01" hx-preserve>'
+        ) in html
+        assert '<form id="bulk-form" method="get" action="/servers/bulk/"' in html
+        for action in ("start", "stop", "reboot"):
+            assert f'form="bulk-form" name="action" value="{action}"' in html
+        assert 'id="select-page"' in html
+        assert 'name="scope" value="filter" form="bulk-form"' in html
+        assert "js/bulk.js" in html
+        assert "bulk-note" not in html
+    else:
+        assert checkboxes(html) == []
+        assert "bulk-form" not in html
+        assert 'id="select-page"' not in html
+        assert "js/bulk.js" not in html
+        assert "an operator, manager or admin can start, stop or reboot them" in html
+
+
+@pytest.mark.django_db
+def test_all_matching_carries_the_filters_and_their_count(api, operator_user) -> None:
+    mock_list(api, three_servers())
+    mock_plans(api)
+    html = client_for(operator_user).get("/servers/?status=active&q=web").content.decode()
+    assert "Instead: the 1 server matching the filters" in html
+    assert '<input type="hidden" name="status" value="active" form="bulk-form">' in html
+    assert '<input type="hidden" name="q" value="web" form="bulk-form">' in html
+    unfiltered = client_for(operator_user).get("/servers/?sort=-created").content.decode()
+    assert "Instead: all 3 of the team's servers, every page" in unfiltered
+    assert 'type="hidden" name="status"' not in unfiltered
+
+
+@pytest.mark.django_db
+def test_protected_rows_show_the_lock_from_one_query(
+    api, team, viewer_user, manager_user, django_assert_max_num_queries
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    servers = [server_json(i, name=f"s-{i:03d}") for i in range(1, 101)]
+    mock_list(api, servers)
+    mock_plans(api)
+    protect(team, manager_user, "2")
+    protect(team, manager_user, "50")
+    browser = client_for(viewer_user)
+    with CaptureQueriesContext(connection) as queries:
+        html = browser.get("/servers/?per_page=100").content.decode()
+    lock_queries = [q for q in queries if "servers_serverprotection" in q["sql"]]
+    assert len(lock_queries) == 1
+    locks = re.findall(
+        r'<tr id="server-(\d+)"[^>]*>\s*<th scope="row" class="cell-name">[^<]*<a [^>]+>[^<]+</a>'
+        r' <span class="lock-mark row-lock" title="Protected from deletion">'
+        r'<span aria-hidden="true">🔒</span><span class="visually-hidden">Protected from deletion',
+        html,
+    )
+    assert locks == ["2", "50"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "ids"),
+    [("yes", ["2"]), ("no", ["3", "1"]), ("", ["3", "2", "1"]), ("x", ["3", "2", "1"])],
+)
+def test_the_protected_filter(api, team, viewer_user, manager_user, value, ids) -> None:
+    mock_list(api, three_servers())
+    mock_plans(api)
+    protect(team, manager_user, "2")
+    html = client_for(viewer_user).get(f"/servers/?protected={value}").content.decode()
+    assert row_ids(html) == ids
+    for option in ("yes", "no"):
+        selected = " selected" if option == value else ""
+        assert f'<option value="{option}"{selected}>' in html
+    if value in ("yes", "no"):
+        assert "Clear filters" in html
+
+
+@pytest.mark.django_db
+def test_the_protected_filter_lives_in_the_url_and_the_pager(api, team, viewer_user) -> None:
+    mock_list(api, [server_json(i, name=f"s-{i:03d}") for i in range(1, 61)])
+    html = client_for(viewer_user).get("/servers/?protected=no", **HTMX).content.decode()
+    assert 'href="/servers/?protected=no&amp;page=2"' in html
+    assert "/servers/status/?protected=no&amp;" in html  # the live poller keeps the filter too
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "href"),
+    [
+        ("", "/servers/export.csv"),
+        (
+            "?status=active&location=us-west&q=web&protected=yes&sort=-created&page=2&per_page=50",
+            "/servers/export.csv?status=active&amp;location=us-west&amp;q=web&amp;protected=yes"
+            "&amp;sort=-created",
+        ),
+    ],
+)
+def test_the_export_link_keeps_the_filters(
+    api, team, viewer_user, manager_user, query, href
+) -> None:
+    mock_list(api, three_servers())
+    mock_plans(api)
+    protect(team, manager_user, "1")
+    html = client_for(viewer_user).get(f"/servers/{query}").content.decode()
+    assert f'<a class="button small export-link" href="{href}">Export CSV</a>' in html
+
+
+@pytest.mark.django_db
+def test_the_live_poller_keeps_the_checkbox_and_sends_a_row_whose_lock_changed(
+    api, team, operator_user, manager_user
+) -> None:
+    mock_list(api, three_servers())
+    mock_plans(api)
+    browser = client_for(operator_user)
+    html = browser.get("/servers/").content.decode()
+    poll_url = re.search(r'hx-get="(/servers/status/\?[^"]+)"', html).group(1).replace("&amp;", "&")
+    quiet = browser.get(poll_url, **HTMX).content.decode()
+    assert "<tr" not in quiet  # nothing changed: no row sent
+
+    protect(team, manager_user, "1")
+    changed = browser.get(poll_url, **HTMX).content.decode()
+    assert row_ids(changed) == ["1"]
+    assert 'id="select-1" form="bulk-form"' in changed
+    assert "hx-preserve" in changed
+    assert "Protected from deletion" in changed

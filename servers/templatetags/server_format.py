@@ -169,4 +169,7 @@ def row_labels(language: str | None) -> dict[str, str]:
         "suspended": _(
             "Only VPS.org can lift this: ask the account owner to contact VPS.org support."
         ),
+        "protected": _("Protected from deletion"),
+        # The bulk checkbox's accessible name, "Select web-01".
+        "select": _("Select %(name)s"),
     }

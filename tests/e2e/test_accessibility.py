@@ -143,3 +143,43 @@ def test_no_serious_violation(
         assert found == [], json.dumps(found, indent=1)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_list_with_its_bulk_confirmation_open_and_a_lock(
+    browser: Any, live_server: Any, admin: User, theme: str
+) -> None:
+    """Issue 12's controls in use: ticked rows, the confirmation in the bulk panel, the
+    outcomes on the rows, and a protected server's lock mark."""
+    from servers.models import ServerProtection
+
+    if not AXE.exists():
+        pytest.skip(f"axe-core not installed at {AXE} (npm install --prefix .cache/axe axe-core)")
+    team = admin.memberships.get().team
+    ServerProtection.objects.create(team=team, server_id=SERVER_ID, protected_by=admin)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, color_scheme=theme, bypass_csp=True
+    )
+    try:
+        client = Client()
+        client.force_login(admin)
+        cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+        context.add_cookies(
+            [{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+        )
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{live_server.url}/servers/")
+        assert page.locator(".row-lock").count() == 1
+        for name in ("web-server-01", "staging-01"):
+            page.get_by_role("checkbox", name=f"Select {name}", exact=True).check()
+        page.get_by_role("button", name="Reboot selected", exact=True).click()
+        page.locator("#bulk-panel .bulk-question").wait_for()
+        found = serious(page)
+        assert found == [], json.dumps(found, indent=1)
+        page.locator("#bulk-panel").get_by_role("button", name="Reboot 1 server").click()
+        page.locator("#bulk-panel #bulk-result").wait_for()
+        found = serious(page)
+        assert found == [], json.dumps(found, indent=1)
+    finally:
+        context.close()
