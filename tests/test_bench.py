@@ -81,10 +81,12 @@ def test_a_page_with_nothing_to_poll_is_an_error() -> None:
         bench.poll_request("<main><p>No servers</p></main>")
 
 
-def test_the_poll_interval_is_panel_js_first_delay() -> None:
-    js = (ROOT / "static" / "js" / "panel.js").read_text()
-    assert bench.poll_interval(js) > 0
-    assert bench.poll_interval("const CONFIG = { fastDelay: 2500, slowDelay: 5000 };") == 2.5
+def test_the_poll_interval_is_the_delay_the_live_element_asks_for() -> None:
+    assert bench.poll_interval("load delay:2s, panel:wake from:body") == 2.0
+    assert bench.poll_interval("load delay:1.5s") == 1.5
+    assert bench.poll_interval("load delay:500ms") == 0.5
+    with pytest.raises(RuntimeError, match="no delay"):
+        bench.poll_interval("panel:wake from:body")
 
 
 def test_the_section_replaces_only_the_text_between_the_markers() -> None:

@@ -18,6 +18,9 @@ from tests.conftest import API, client_for, page, server_json
 HX = {"HTTP_HX_REQUEST": "true"}
 # What every request of a logged-in member reads, in this order.
 PER_REQUEST = ["django_session", "auth_user", "panel_membership"]
+# What the list and its poller add: the rows' delete-protection locks, in one query
+# (issue 12's protected_ids()), however many rows.
+LIST_ROWS = [*PER_REQUEST, "servers_serverprotection"]
 
 
 def tables(captured: CaptureQueriesContext) -> list[str]:
@@ -45,17 +48,17 @@ def test_the_list_page_reads_session_user_and_membership_once(
     with CaptureQueriesContext(connection) as captured:
         assert browser.get("/servers/", **headers).status_code == 200
     # The team switcher of a one-team user is answered by the membership query itself.
-    assert tables(captured) == PER_REQUEST
+    assert tables(captured) == LIST_ROWS
 
 
 @pytest.mark.django_db
-def test_the_poller_reads_the_same_three(api: Any, viewer_user: Any, team: Team) -> None:
+def test_the_poller_reads_the_same_four(api: Any, viewer_user: Any, team: Team) -> None:
     browser = client_for(viewer_user)
     warm(api, browser)
     with CaptureQueriesContext(connection) as captured:
-        response = browser.get(f"/servers/status/?team={team.pk}&id=1", **HX)
+        response = browser.get(f"/servers/status/?team={team.pk}&seen=", **HX)
     assert response.status_code == 200
-    assert tables(captured) == PER_REQUEST
+    assert tables(captured) == LIST_ROWS
 
 
 @pytest.mark.django_db
@@ -70,6 +73,6 @@ def test_the_switcher_of_a_member_of_three_teams_costs_no_query(
     with CaptureQueriesContext(connection) as captured:
         response = browser.get("/servers/")
     assert response.status_code == 200
-    assert tables(captured) == PER_REQUEST
+    assert tables(captured) == LIST_ROWS
     names = [m.team.name for m in response.context["memberships"]]
     assert names == sorted([team.name, other_team.name, "beta"], key=str.casefold)

@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from panel import session_activity
-from tests.test_request_queries import PER_REQUEST, tables, warm
+from tests.test_request_queries import LIST_ROWS, tables, warm
 
 PASSWORD = "pw-vera-viewer"
 
@@ -53,7 +53,7 @@ def test_last_seen_is_written_once_a_minute(api: Any, viewer_user: Any, clock: C
         with CaptureQueriesContext(connection) as captured:
             assert browser.get("/servers/").status_code == 200
         if clock.now - 5_000.0 < session_activity.INTERVAL:
-            assert tables(captured) == PER_REQUEST
+            assert tables(captured) == LIST_ROWS
     # 60 s after the first record: the third request wrote the row again.
     assert "usersessions_usersession" in tables(captured)
     row.refresh_from_db()

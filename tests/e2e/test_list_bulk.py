@@ -178,7 +178,7 @@ def test_a_viewer_sees_no_bulk_controls(
     expect(page.locator("input[type=checkbox]")).to_have_count(0)
     expect(page.locator("#bulk-form")).to_have_count(0)
     expect(page.get_by_role("button", name="Reboot selected")).to_have_count(0)
-    expect(page.locator(".bulk-note")).to_contain_text("an operator, manager or admin can")
+    expect(page.locator(".role-note")).to_contain_text("cannot start or stop servers")
     # The export is for every role.
     expect(page.get_by_role("link", name="Export CSV")).to_have_attribute(
         "href", "/servers/export.csv"
