@@ -470,6 +470,37 @@ def _since(busy: bool, since: float | None, now: float) -> float | None:
     return since if since and since <= now else now
 
 
+def _poller(
+    path: str,
+    query: dict[str, Any],
+    *,
+    busy: bool,
+    busy_for: float,
+    errors: int,
+    problem: Problem | None,
+    read_at: float | None,
+) -> Poller:
+    """A live element's next request: its query with the failures and the age of what
+    it shows, and the delay the server chose for it."""
+    if errors:
+        query["errors"] = errors
+    if read_at:
+        query["at"] = int(read_at)
+    delay = next_delay(
+        busy=busy,
+        busy_for=busy_for,
+        errors=errors,
+        retry_after=problem.retry_after if problem else None,
+    )
+    return Poller(
+        url=f"{path}?{urlencode(query)}",
+        delay=delay,
+        errors=errors,
+        problem=problem,
+        read_at=as_of(read_at) if read_at else None,
+    )
+
+
 def list_poller(
     params: dict[str, str],
     team_pk: int,
@@ -494,22 +525,14 @@ def list_poller(
     if busy:
         query["busy"] = ",".join(busy_ids)
         query["since"] = int(since or now)
-    if errors:
-        query["errors"] = errors
-    if read_at:
-        query["at"] = int(read_at)
-    delay = next_delay(
+    return _poller(
+        reverse("servers:poll"),
+        query,
         busy=busy,
         busy_for=now - (since or now),
         errors=errors,
-        retry_after=problem.retry_after if problem else None,
-    )
-    return Poller(
-        url=f"{reverse('servers:poll')}?{urlencode(query)}",
-        delay=delay,
-        errors=errors,
         problem=problem,
-        read_at=as_of(read_at) if read_at else None,
+        read_at=read_at,
     )
 
 
@@ -548,22 +571,14 @@ def card_poller(
         query["note"] = 1
     if busy:
         query["since"] = int(since or now)
-    if errors:
-        query["errors"] = errors
-    if read_at:
-        query["at"] = int(read_at)
-    delay = next_delay(
+    return _poller(
+        reverse("servers:status", args=[server.id]),
+        query,
         busy=busy,
         busy_for=now - (since or now),
         errors=errors,
-        retry_after=problem.retry_after if problem else None,
-    )
-    return Poller(
-        url=f"{reverse('servers:status', args=[server.id])}?{urlencode(query)}",
-        delay=delay,
-        errors=errors,
         problem=problem,
-        read_at=as_of(read_at) if read_at else None,
+        read_at=read_at,
     )
 
 
