@@ -83,6 +83,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: its time covers everything below, static files included (panel/access_log.py).
     "panel.access_log.access_log",
+    # Writes a page leaves for after its answer (the shared cache of what it read).
+    "panel.after_response.after_response",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Below WhiteNoise: every view's answer, none of the static files.

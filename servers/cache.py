@@ -37,6 +37,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from panel import after_response
 from panel.models import Team
 from servers import client as vpsorg
 from servers.api import NoToken, client_for
@@ -96,17 +97,20 @@ def _prefix(team: Team) -> str:
     return f"servers:t{team.pk}:g{generation}:{_token_fingerprint(team)}"
 
 
-def _list_key(team: Team, status: str | None, location: str | None) -> str:
+def _list_key(
+    team: Team, status: str | None, location: str | None, prefix: str | None = None
+) -> str:
+    prefix = prefix or _prefix(team)
     if not status and not location:
-        return f"{_prefix(team)}:list"
+        return f"{prefix}:list"
     # Filter values are user input: hashed, so any text makes a valid cache key.
     digest = hashlib.sha256(f"{status or ''}\0{location or ''}".encode()).hexdigest()[:16]
-    return f"{_prefix(team)}:list:{digest}"
+    return f"{prefix}:list:{digest}"
 
 
-def _server_key(team: Team, server_id: str) -> str:
+def _server_key(team: Team, server_id: str, prefix: str | None = None) -> str:
     digest = hashlib.sha256(str(server_id).encode()).hexdigest()[:16]
-    return f"{_prefix(team)}:server:{digest}"
+    return f"{prefix or _prefix(team)}:server:{digest}"
 
 
 def _known_prefix(team: Team) -> str:
@@ -114,9 +118,9 @@ def _known_prefix(team: Team) -> str:
     return f"servers:t{team.pk}:known:{_token_fingerprint(team)}"
 
 
-def _known_key(key: str, team: Team) -> str | None:
-    """The last-known twin of an unfiltered list or a server entry; None for others."""
-    prefix = _prefix(team)
+def _known_key(key: str, team: Team, prefix: str) -> str | None:
+    """The last-known twin of an unfiltered list or a server entry (`prefix`: the one
+    `key` was made with); None for others."""
     rest = key.removeprefix(prefix)
     if rest == ":list" or rest.startswith(":server:"):
         return f"{_known_prefix(team)}{rest}"
@@ -151,25 +155,51 @@ def _unwrap(entry: dict[str, Any]) -> Any:
     return entry["value"]
 
 
-def _fill(key: str, fetch: Callable[[], Any], known: str | None) -> dict[str, Any]:
+def _get(key: str) -> Any:
+    """cache.get(), but first what this request read and has yet to write (below)."""
+    pending = after_response.scratch()
+    if pending and key in pending:
+        return pending[key]
+    return cache.get(key)
+
+
+def _fill(
+    key: str, fetch: Callable[[], Any], known: str | None, lock: str | None
+) -> dict[str, Any]:
+    """Asks VPS.org, then stores the answer and releases `lock` (if this caller holds
+    it). A good answer is stored after the response went out (panel.after_response):
+    the person who asked does not wait for the pickling and the writes; the rest of the
+    request reads it from the request's scratch, other callers wait on the lock."""
     try:
         value = fetch()
-    except NoToken:
-        raise
-    except vpsorg.VPSOrgError as exc:
-        cache.set(key, {"at": clock(), "error": exc}, _KEEP)
+    except BaseException as exc:
+        if isinstance(exc, vpsorg.VPSOrgError) and not isinstance(exc, NoToken):
+            cache.set(key, {"at": clock(), "error": exc}, _KEEP)
+        if lock is not None:
+            cache.delete(lock)
         raise
     entry = {"at": clock(), "value": value}
-    cache.set(key, entry, _KEEP)
-    if known is not None:
-        if known.endswith(":list") and isinstance(value, list):
-            _remember_departed(known, value)
+    if known is not None and known.endswith(":list") and isinstance(value, list):
+        # Now, not later: this request's own live poll may say who left.
+        _remember_departed(known, value)
+    pending = after_response.scratch()
+    if pending is not None:
+        pending[key] = entry
+    after_response.defer(lambda: _store(key, entry, known, lock))
+    return entry
+
+
+def _store(key: str, entry: dict[str, Any], known: str | None, lock: str | None) -> None:
+    try:
+        cache.set(key, entry, _KEEP)
         # The last-known twin is rewritten at most every KNOWN_REFRESH seconds: an outage
         # shows a state at most that much older than the last good answer (and says
         # when it was read), and a busy team's fills do not pickle the list twice.
-        if cache.add(f"{known}:fresh", 1, KNOWN_REFRESH):
+        if known is not None and cache.add(f"{known}:fresh", 1, KNOWN_REFRESH):
             cache.set(known, entry, KNOWN_SECONDS)
-    return entry
+    finally:
+        if lock is not None:
+            cache.delete(lock)
 
 
 def _remember_departed(known: str, servers: list[vpsorg.Server]) -> None:
@@ -210,7 +240,7 @@ def _cached(
     way when the call began may still be shared (it is no older than this request).
     """
     since = clock()
-    entry = None if fresh else cache.get(key)
+    entry = None if fresh else _get(key)
     if _fresh(entry, max_age):
         return entry
     timeout = float(settings.VPSORG_TIMEOUT)
@@ -218,10 +248,7 @@ def _cached(
     # The lock outlives any honest fetch (a list may take a few timeouts), so a
     # crashed holder only delays the others until it expires.
     if cache.add(lock, 1, timeout=max(1, round(3 * timeout))):
-        try:
-            return _fill(key, fetch, known)
-        finally:
-            cache.delete(lock)
+        return _fill(key, fetch, known, lock)
     # Another caller is asking VPS.org right now: wait for its answer rather than ask
     # again, but no longer than one upstream timeout, so the request still answers
     # within about 3 x VPSORG_TIMEOUT even if we then have to ask ourselves.
@@ -234,7 +261,7 @@ def _cached(
             return entry
         if cache.get(lock) is None:
             break
-    return _fill(key, fetch, known)
+    return _fill(key, fetch, known, None)
 
 
 def list_servers(
@@ -262,13 +289,14 @@ def read_list(
     fresh: bool = False,
 ) -> tuple[list[vpsorg.Server], float]:
     """list_servers(), and when VPS.org gave that answer (epoch seconds, `clock`)."""
-    key = _list_key(team, status or None, location or None)
+    prefix = _prefix(team)
+    key = _list_key(team, status or None, location or None, prefix)
     entry = _cached(
         key,
         lambda: client_for(team).list_servers(status=status or None, location=location or None),
         max_age=max_age,
         fresh=fresh,
-        known=_known_key(key, team),
+        known=_known_key(key, team, prefix),
     )
     return _unwrap(entry), float(entry["at"])
 
@@ -276,7 +304,7 @@ def read_list(
 def list_entry_age(team: Team) -> tuple[list[vpsorg.Server], float] | None:
     """The team's shared unfiltered list and when it was read, if cached and good."""
     try:
-        entry = cache.get(_list_key(team, None, None))
+        entry = _get(_list_key(team, None, None))
     except NoToken:
         return None
     if isinstance(entry, dict) and isinstance(entry.get("value"), list):
@@ -294,13 +322,14 @@ def get_server(
 def read_server(
     team: Team, server_id: str, *, max_age: MaxAge = None, fresh: bool = False
 ) -> tuple[vpsorg.Server, float]:
-    key = _server_key(team, server_id)
+    prefix = _prefix(team)
+    key = _server_key(team, server_id, prefix)
     entry = _cached(
         key,
         lambda: client_for(team).get_server(server_id),
         max_age=max_age,
         fresh=fresh,
-        known=_known_key(key, team),
+        known=_known_key(key, team, prefix),
     )
     return _unwrap(entry), float(entry["at"])
 
@@ -338,10 +367,11 @@ def _last_known[T](team: Team, rest: str, kind: type[T]) -> tuple[T, float] | No
 def peek_server(team: Team, server_id: str) -> vpsorg.Server | None:
     """What the cache knows of a server, however old, without asking VPS.org."""
     try:
-        entry = cache.get(_server_key(team, server_id))
+        prefix = _prefix(team)
+        entry = _get(_server_key(team, server_id, prefix))
         if isinstance(entry, dict) and isinstance(entry.get("value"), vpsorg.Server):
             return entry["value"]
-        entry = cache.get(_list_key(team, None, None))
+        entry = _get(_list_key(team, None, None, prefix))
     except NoToken:
         return None
     if isinstance(entry, dict) and isinstance(entry.get("value"), list):
@@ -353,9 +383,12 @@ def peek_server(team: Team, server_id: str) -> vpsorg.Server | None:
 
 def invalidate(team: Team) -> None:
     """Forget everything cached for the team (after its own create, edit, delete, power)."""
-    # The team's own change shows in the next last-known list at once.
+    # The team's own change shows in the next last-known list at once. Again after the
+    # response: a last-known list this request read before its change is stored then.
     with contextlib.suppress(NoToken):
-        cache.delete(f"{_known_prefix(team)}:list:fresh")
+        fresh = f"{_known_prefix(team)}:list:fresh"
+        cache.delete(fresh)
+        after_response.defer(lambda: cache.delete(fresh))
     key = _generation_key(team)
     # add() then incr(): atomic in Redis and memcached, so two workers invalidating at
     # once both move the generation on.

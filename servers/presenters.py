@@ -183,7 +183,7 @@ class Row:
 
     server: vpsorg.Server
     badge: Badge
-    buttons: list[PowerButton]
+    buttons: Sequence[PowerButton]
     plan_specs: str
     created_iso: str
     created_exact: str
@@ -193,6 +193,31 @@ class Row:
     # Delete protection (issue 12): the lock mark, and the bulk checkbox (operators and up).
     protected: bool = False
     selectable: bool = False
+
+    def shown(self) -> tuple[Any, ...]:
+        """Everything the row's template reads, and nothing else (not the usage figures
+        VPS.org changes on every read): two rows with the same `shown()` render the same
+        markup in one language, so fragments.rows renders each once per worker.
+        tests/test_row_memo.py checks the template reads nothing left out here."""
+        server, plan = self.server, self.server.plan
+        return (
+            server.id,
+            server.name,
+            server.status,
+            server.hostname,
+            server.ip_address,
+            server.location,
+            None if plan is None else plan.name,
+            self.badge,
+            tuple(self.buttons),
+            self.plan_specs,
+            self.created_iso,
+            self.created_exact,
+            self.created_ago,
+            self.os_name,
+            self.protected,
+            self.selectable,
+        )
 
 
 def row_digest(server: vpsorg.Server, protected: bool = False) -> str:
@@ -220,6 +245,15 @@ def row_digest(server: vpsorg.Server, protected: bool = False) -> str:
     return hashlib.blake2s(raw.encode(), digest_size=5).hexdigest()
 
 
+# What a row derives from its server, by the fields it derives them from: a list page or
+# a live poll mostly shows servers seen a moment ago, and building the buttons, digest
+# and dates of 100 rows anew was a tenth of the page. One dict per language and role
+# (may operate or not); emptied when full, per worker. The relative date ("3 days ago")
+# depends on the time, so it is made per row every time.
+_DERIVED: dict[tuple[str | None, bool], dict[tuple[Any, ...], tuple[Any, ...]]] = {}
+DERIVED_SIZE = 5000
+
+
 class RowMaker:
     """Rows of one render, sharing the language, the time and the buttons' words."""
 
@@ -227,32 +261,64 @@ class RowMaker:
         self.language = get_language()
         self.now = timezone.now()
         self.buttons = ButtonMaker(membership)
-        self.badges: dict[str, Badge] = {}
         self.protected = protected
+        self.derived = _DERIVED.setdefault((self.language, self.buttons.allowed), {})
 
     def __call__(self, server: vpsorg.Server) -> Row:
         protected = server.id in self.protected
+        plan, os = server.plan, server.os
+        key = (
+            server.id,
+            server.name,
+            server.status,
+            server.hostname,
+            server.ip_address,
+            server.location,
+            None if plan is None else (plan.name, plan.vcpus, plan.memory, plan.storage),
+            None if os is None else os.name,
+            server.created_at,
+            protected,
+        )
+        derived = self.derived.get(key)
+        if derived is None:
+            derived = self._derive(server, protected)
+            if len(self.derived) >= DERIVED_SIZE:
+                self.derived.clear()
+            self.derived[key] = derived
+        shown_badge, buttons, specs, iso, exact, os_name, digest = derived
+        created = server.created_at
+        return Row(
+            server=server,
+            badge=shown_badge,
+            buttons=buttons,
+            plan_specs=specs,
+            created_iso=iso,
+            created_exact=exact,
+            created_ago=ago_text(created, self.now, self.language) if created else "",
+            os_name=os_name,
+            digest=digest,
+            protected=protected,
+            selectable=self.buttons.allowed,
+        )
+
+    def _derive(self, server: vpsorg.Server, protected: bool) -> tuple[Any, ...]:
+        """What __call__ unpacks: badge, buttons, plan specs, dates, OS name, digest."""
         created = server.created_at
         if created is not None:
             utc = created.astimezone(UTC)
             machine = utc.isoformat(timespec="seconds")
             exact = f"{machine[:10]} {machine[11:16]} UTC" if utc.year >= 1000 else str(utc)
-            ago = ago_text(created, self.now, self.language)
         else:
-            machine = exact = ago = ""
-        return Row(
-            server=server,
-            badge=self.badges.get(server.status)
-            or self.badges.setdefault(server.status, badge(server.status)),
-            buttons=self.buttons(server),
-            plan_specs=plan_specs_text(server.plan, self.language) if server.plan else "",
-            created_iso=machine,
-            created_exact=exact,
-            created_ago=ago,
-            os_name=(server.os.name if server.os else "") or "",
-            digest=row_digest(server, protected),
-            protected=protected,
-            selectable=self.buttons.allowed,
+            machine = exact = ""
+        return (
+            badge(server.status),
+            # A tuple: shared by the rows of later renders, never changed.
+            tuple(self.buttons(server)),
+            plan_specs_text(server.plan, self.language) if server.plan else "",
+            machine,
+            exact,
+            (server.os.name if server.os else "") or "",
+            row_digest(server, protected),
         )
 
 
