@@ -26,12 +26,15 @@ upstream call per entry per interval, whatever V and K.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copyreg
 import dataclasses
 import hashlib
 import operator
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
@@ -173,11 +176,19 @@ def _fill(
     try:
         value = fetch()
     except BaseException as exc:
-        if isinstance(exc, vpsorg.VPSOrgError) and not isinstance(exc, NoToken):
-            cache.set(key, {"at": clock(), "error": exc}, _KEEP)
-        if lock is not None:
-            cache.delete(lock)
+        _failed(key, exc, lock)
         raise
+    return _settled(key, value, known, lock)
+
+
+def _failed(key: str, exc: BaseException, lock: str | None) -> None:
+    if isinstance(exc, vpsorg.VPSOrgError) and not isinstance(exc, NoToken):
+        cache.set(key, {"at": clock(), "error": exc}, _KEEP)
+    if lock is not None:
+        cache.delete(lock)
+
+
+def _settled(key: str, value: Any, known: str | None, lock: str | None) -> dict[str, Any]:
     entry = {"at": clock(), "value": value}
     if known is not None and known.endswith(":list") and isinstance(value, list):
         # Now, not later: this request's own live poll may say who left.
@@ -299,6 +310,67 @@ def read_list(
         known=_known_key(key, team, prefix),
     )
     return _unwrap(entry), float(entry["at"])
+
+
+class PendingList:
+    """A fresh read of the team's list on its way (read_list_soon); `result()` waits."""
+
+    def __init__(self, result: Callable[[], tuple[list[vpsorg.Server], float]]) -> None:
+        self._result = result
+
+    def result(self) -> tuple[list[vpsorg.Server], float]:
+        """read_list()'s answer, or the VPSOrgError it would raise."""
+        return self._result()
+
+
+# The fetches of read_list_soon(), one thread each; made in the worker that uses them (not
+# in a master that forks), shared by its request threads.
+_fetchers: ThreadPoolExecutor | None = None
+_fetchers_lock = threading.Lock()
+FETCHERS = 8
+
+
+def _fetcher() -> ThreadPoolExecutor:
+    global _fetchers
+    with _fetchers_lock:
+        if _fetchers is None:
+            _fetchers = ThreadPoolExecutor(FETCHERS, thread_name_prefix="vpsorg-list")
+        return _fetchers
+
+
+def read_list_soon(team: Team) -> PendingList:
+    """read_list(team, fresh=True), asked for now and answered by `result()`: the list
+    page does what needs no servers (its queries, the page around the list) while VPS.org
+    answers. Only the HTTP call and the decoding run in another thread (the request's
+    context with it: the access log counts the call); the cache and the database are
+    touched by the calling thread alone. When another caller is already asking VPS.org,
+    `result()` waits for that answer as read_list() does.
+
+    Raises NoToken at once; VPS.org's errors come from `result()`."""
+    prefix = _prefix(team)
+    key = _list_key(team, None, None, prefix)
+    known = _known_key(key, team, prefix)
+    lock = f"{key}:lock"
+    client = client_for(team)
+    timeout = float(settings.VPSORG_TIMEOUT)
+    if not cache.add(lock, 1, timeout=max(1, round(3 * timeout))):
+        return PendingList(lambda: read_list(team, fresh=True))
+    try:
+        future = _fetcher().submit(contextvars.copy_context().run, client.list_servers)
+    except BaseException:
+        cache.delete(lock)
+        raise
+
+    def result() -> tuple[list[vpsorg.Server], float]:
+        try:
+            value = future.result()
+        except BaseException as exc:
+            _failed(key, exc, lock)
+            raise
+        entry = _settled(key, value, known, lock)
+        return value, float(entry["at"])
+
+    return PendingList(result)
 
 
 def list_entry_age(team: Team) -> tuple[list[vpsorg.Server], float] | None:

@@ -261,12 +261,15 @@ def results_context(
     errors: int = 0,
     problem: presenters.Problem | None = None,
     stale: bool = False,
+    protected: set[str] | None = None,
 ) -> dict[str, Any]:
     """The context of "servers/list.html#results" (and of the whole page with plans):
-    the page of rows, the pager, the sort headers and the live poller."""
+    the page of rows, the pager, the sort headers and the live poller. `protected`: the
+    team's protected ids if already asked for."""
     team = request.membership.team
     # One query per render, whatever the number of rows: the filter and the lock marks.
-    protected = protected_ids(team)
+    if protected is None:
+        protected = protected_ids(team)
     shown = sort_servers(apply_filters(servers, state, protected), state.sort)
     page_obj = Paginator(shown, state.per_page).get_page(state.page)
     if page_obj.number != state.page:

@@ -24,6 +24,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url, reswap, retarget
@@ -107,6 +108,11 @@ def _plans_quietly(team: Team, started: float) -> list[vpsorg.Plan]:
         return []
 
 
+# Where the page around the list (base.html) takes the list's part: a "<" no escaped
+# value holds, so the marker is only ever where the template put it.
+_PAGE_SLOT = mark_safe("<panel-page-slot>")  # noqa: S308
+
+
 @require_GET
 @team_required()
 def server_list(request: TeamHttpRequest) -> HttpResponse:
@@ -116,26 +122,43 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
     # An htmx GET answers the #results fragment; a history restore needs the whole page.
     fragment = bool(request.htmx) and not request.htmx.history_restore_request
     servers: list[vpsorg.Server] = []
-    plans: list[vpsorg.Plan] = []
+    plans: list[vpsorg.Plan] | None = None
     failure: vpsorg.VPSOrgError | None = None
     read_at: float | None = None
     stale = False
+    shell = ""
+    # The team's one unfiltered list, filtered here, so the page and every live poll
+    # share one entry. A page navigated to asks VPS.org now (refreshing the shared
+    # entry); a filter change within the page may take one a moment old.
     try:
-        # The team's one unfiltered list, filtered here, so the page and every live poll
-        # share one entry. A page navigated to asks VPS.org now (refreshing the shared
-        # entry); a filter change within the page may take one a moment old.
-        servers, read_at = server_cache.read_list(team, fresh=not fragment)
-    except vpsorg.VPSOrgError as exc:
-        failure = exc
-        known = None if isinstance(exc, NoToken) else server_cache.last_known_list(team)
-        if known is not None and not isinstance(exc, vpsorg.Unauthorized | vpsorg.Forbidden):
+        pending = (
+            server_cache.PendingList(lambda: server_cache.read_list(team))
+            if fragment
+            else server_cache.read_list_soon(team)
+        )
+    except vpsorg.VPSOrgError as exc:  # no token, or one that cannot be read
+        pending, failure = None, exc
+    if pending is not None and not fragment:
+        # While VPS.org answers: what needs no servers. The page around the list, and the
+        # plans if cached (else they are asked for below, once the list is in).
+        shell = render_to_string("servers/list.html", _shell_context(request), request)
+        plans = cached_plans(team)
+    protected = protection.protected_ids(team)
+    if pending is not None:
+        try:
+            servers, read_at = pending.result()
+        except vpsorg.VPSOrgError as exc:
+            failure = exc
+    if failure is not None:
+        known = None if isinstance(failure, NoToken) else server_cache.last_known_list(team)
+        if known is not None and not isinstance(failure, vpsorg.Unauthorized | vpsorg.Forbidden):
             servers, read_at = known
             stale = True
     else:
         learn_operating_systems(servers)
-    if not fragment and not isinstance(failure, NoToken):
-        # Only the full page has the location filter; plans come from their cache, and
-        # during an outage only from there.
+    if not fragment and not isinstance(failure, NoToken) and plans is None:
+        # Only the full page has the location filter; during an outage the plans come
+        # only from their cache.
         plans = (cached_plans(team) or []) if failure else _plans_quietly(team, started)
 
     problem = problem_of(failure, retrying=True) if failure else None
@@ -150,9 +173,9 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
             errors=1 if failure else 0,
             problem=problem,
             stale=stale,
+            protected=protected,
         ),
-        "membership": request.membership,
-        "can_manage": _can_manage(request),
+        **_shell_context(request),
     }
     if isinstance(failure, NoToken | vpsorg.Unauthorized | vpsorg.Forbidden | TokenUnreadable):
         # Polling cannot help until an admin acts on the token.
@@ -164,10 +187,23 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
             # The form sends every field, empty ones too; push the tidy URL instead.
             push_url(response, state.url())
     else:
-        response = render(request, "servers/list.html", context)
+        if not shell:
+            shell = render_to_string("servers/list.html", _shell_context(request), request)
+        content = render_to_string("servers/list.html#content", context, request)
+        response = HttpResponse(shell.replace(_PAGE_SLOT, content, 1))
     # The same URL answers a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _shell_context(request: TeamHttpRequest) -> dict[str, Any]:
+    """What list.html reads outside its content block (the page_slot stands for that)."""
+    return {
+        "page_slot": _PAGE_SLOT,
+        "membership": request.membership,
+        "can_manage": _can_manage(request),
+        "can_operate": presenters.can_operate(request.membership),
+    }
 
 
 # --------------------------------------------------------------------------------------
