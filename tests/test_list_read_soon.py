@@ -1,0 +1,93 @@
+"""The list page asks VPS.org first and does what needs no servers while it answers
+(servers.cache.read_list_soon): the page around the list, the protection query."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from django.core.cache import cache as django_cache
+
+from servers import cache as server_cache
+from servers import client as vpsorg
+from servers import protection
+from servers.api import NoToken
+from tests.conftest import API, client_for, page, server_json
+
+SERVERS = f"{API}/servers/"
+
+
+@pytest.mark.django_db
+def test_the_page_is_prepared_while_vpsorg_answers(api, viewer_user, monkeypatch) -> None:
+    # VPS.org answers only once the protection query has run: a page that asked for the
+    # list and then waited for it before anything else would never get its answer.
+    asked = threading.Event()
+    real_ids = protection.protected_ids
+
+    def ids(team):
+        asked.set()
+        return real_ids(team)
+
+    def slow_answer(request):
+        assert asked.wait(5), "the page waited for VPS.org before its own queries"
+        return 200, {}, page_json
+
+    page_json = json.dumps(page([server_json(1, name="web-01")]))
+    monkeypatch.setattr(protection, "protected_ids", ids)
+    api.add_callback("GET", SERVERS, callback=slow_answer, content_type="application/json")
+    api.get(f"{API}/plans/", json=page([]))
+    html = client_for(viewer_user).get("/servers/").content.decode()
+    assert "web-01" in html
+    assert "<panel-page-slot>" not in html
+    # The page is whole: its header and footer around the list, once each.
+    assert html.count('<header class="site-header">') == 1
+    assert html.count('id="results"') == 1
+    assert html.rstrip().endswith("</html>")
+
+
+@pytest.mark.django_db
+def test_an_answer_is_cached_for_the_polls_and_the_lock_released(team, api) -> None:
+    api.get(SERVERS, json=page([server_json(1), server_json(2)]))
+    servers, read_at = server_cache.read_list_soon(team).result()
+    assert [s.id for s in servers] == ["1", "2"]
+    key = server_cache._list_key(team, None, None)
+    assert django_cache.get(key)["at"] == read_at
+    assert django_cache.get(f"{key}:lock") is None
+    # A poll right after takes it without asking VPS.org again.
+    assert server_cache.list_servers(team) == servers
+    assert len(api.calls) == 1
+
+
+@pytest.mark.django_db
+def test_an_upstream_failure_comes_from_result_cached_and_unlocked(team, api) -> None:
+    api.get(SERVERS, status=503, json={"detail": "maintenance"})
+    pending = server_cache.read_list_soon(team)
+    with pytest.raises(vpsorg.VPSOrgError):
+        pending.result()
+    key = server_cache._list_key(team, None, None)
+    assert "error" in django_cache.get(key)
+    assert django_cache.get(f"{key}:lock") is None
+
+
+@pytest.mark.django_db
+def test_no_token_is_said_at_once(db) -> None:
+    from panel.models import Team
+
+    with pytest.raises(NoToken):
+        server_cache.read_list_soon(Team.objects.create(name="No token yet"))
+
+
+@pytest.mark.django_db
+def test_while_another_caller_asks_the_answer_is_shared(team, api, monkeypatch) -> None:
+    # Another worker holds the lock: this read waits for its answer, asks nothing itself.
+    key = server_cache._list_key(team, None, None)
+    django_cache.add(f"{key}:lock", 1, 30)
+    pending = server_cache.read_list_soon(team)
+    monkeypatch.setattr(server_cache, "sleep", lambda _s: None)
+    clock = [server_cache.clock() + 1]
+    monkeypatch.setattr(server_cache, "clock", lambda: clock[0])
+    servers = [vpsorg.Server(id="9", name="theirs")]
+    django_cache.set(key, {"at": clock[0] + 0.5, "value": servers}, 60)
+    assert pending.result()[0] == servers
+    assert len(api.calls) == 0
