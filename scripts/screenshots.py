@@ -155,7 +155,8 @@ def main() -> int:
     asked = [p for p in os.environ.get("SHOTS_PAGES", "").split(",") if p]
     wanted = asked or [*list(PAGES)[:5], "menu"]
     every = bool(os.environ.get("SHOTS_ALL"))
-    languages = [os.environ["SHOTS_LANGUAGE"]] if os.environ.get("SHOTS_LANGUAGE") else LANGUAGES
+    one = os.environ.get("SHOTS_LANGUAGE", "").lower()  # "pt-BR" as well as "pt-br"
+    languages = [one] if one else list(LANGUAGES)
     with tempfile.TemporaryDirectory() as tmp, start_sandbox(tokens=(TOKEN,)) as sandbox:
         env = {
             **os.environ,
