@@ -35,8 +35,9 @@ def _kind(authenticator: Authenticator) -> str:
 
 
 def _from(request: HttpRequest | None) -> str:
-    address = client_address(request)
-    return str(_("from %(address)s") % {"address": address}) if address else ""
+    # The address alone: the activity words it in the reader's language
+    # (panel.audit.describe_message), not in the language of whoever signed in.
+    return client_address(request) or ""
 
 
 @receiver(user_signed_up, dispatch_uid="panel.accounts.signed_up")

@@ -192,6 +192,20 @@ def _role_from_label(text: str) -> str | None:
     return None
 
 
+# An account's acts record the address they came from as their message.
+ADDRESS_ACTIONS = frozenset({Action.SIGN_IN, Action.SIGN_IN_FAILED, Action.SECOND_FACTOR_FAILED})
+
+
+def describe_message(entry: AuditEntry) -> str:
+    """The entry's message as the activity shows it, in the reader's language: an address
+    becomes "from <address>". Older entries kept those words in the language of whoever
+    signed in ("from 192.0.2.1", "de 192.0.2.1"); they are shown as they were kept."""
+    message = entry.message.strip()
+    if entry.action in ADDRESS_ACTIONS and message and " " not in message:
+        return str(_("from %(address)s") % {"address": message})
+    return entry.message
+
+
 def describe_changes(entry: AuditEntry) -> list[Change]:
     changes = dict(entry.changes or {})
     if not changes and entry.message and entry.action in (Action.MEMBER_ROLE, Action.MEMBER_INVITE):

@@ -155,6 +155,13 @@ class AuditEntry(models.Model):
         return Action.label(self.action)
 
     @property
+    def display_message(self) -> str:
+        """The message as the activity shows it (panel.audit.describe_message)."""
+        from panel.audit import describe_message
+
+        return describe_message(self)
+
+    @property
     def change_list(self) -> list[Any]:
         """The changes as the activity shows them, translated (panel.audit.describe_changes)."""
         from panel.audit import describe_changes

@@ -2,9 +2,10 @@
 
 Starts what `make run` starts, on free ports and with a database of its own (a sandbox
 with its seed, the demo users of seed_demo, the panel under runserver), logs in as the
-demo admin in Debian's Chromium and saves docs/screenshots/<page>-<theme>-<width>.png.
-SHOTS_DIR, SHOTS_PAGES (comma-separated) and SHOTS_LANGUAGE (e.g. pt-br) change what
-is taken; by default only the few images the README shows are kept in the repository.
+demo admin in Debian's Chromium and saves docs/screenshots/<page>-<theme>-<width>.png,
+and the Portuguese ones as <page>-<theme>-<width>-pt-br.png. SHOTS_DIR, SHOTS_PAGES
+(comma-separated) and SHOTS_LANGUAGE (en or pt-br: only that language) change what is
+taken; by default only the few images the README shows are kept in the repository.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ PAGES = {
     # Not in the README; for a look with SHOTS_PAGES.
     "ssh-keys": "/servers/ssh-keys/",
     "token": "/team/token/",
+    # The list with the header's menu open (on a phone: the navigation inside it).
+    "menu": "/servers/",
 }
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 THEMES = ("light", "dark")
@@ -54,6 +57,16 @@ DEFAULT = {
     ("members", "light", "desktop"),
     ("activity", "dark", "desktop"),
 }
+# In Portuguese, whose longer words are the harder test of the layout: the list and the
+# create form on a desktop and a phone, and the phone's menu.
+DEFAULT_PT = {
+    ("list", "light", "desktop"),
+    ("list", "light", "phone"),
+    ("create", "light", "desktop"),
+    ("create", "dark", "phone"),
+    ("menu", "light", "phone"),
+}
+LANGUAGES = {"en": DEFAULT, "pt-br": DEFAULT_PT}
 
 
 def free_port() -> int:
@@ -99,14 +112,51 @@ def act(browser: Any, base: str) -> None:
     context.close()
 
 
+def take(
+    browser: Any,
+    base: str,
+    out: Path,
+    shots: list[str],
+    language: str,
+    theme: str,
+    width: str,
+    size: tuple[int, int],
+) -> None:
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]},
+        color_scheme=theme,
+        locale=language,
+        extra_http_headers={"Accept-Language": language},
+    )
+    page = context.new_page()
+    log_in(page, base)
+    suffix = "" if language == "en" else f"-{language}"
+    for name in shots:
+        if name == "menu" and width != "phone":
+            continue  # a wide screen shows the navigation in the bar: the list's shot
+        page.goto(f"{base}{PAGES[name]}")
+        page.wait_for_load_state("networkidle")
+        if name == "menu":
+            page.locator(".site-menu > summary").click()
+        path = out / f"{name}-{theme}-{width}{suffix}.png"
+        # The first screen, as a visitor sees it; the whole of the forms on a desktop
+        # (the list's first screen shows enough).
+        whole = width == "desktop" and name in ("create", "detail", "members")
+        page.screenshot(path=str(path), full_page=whole)
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    context.close()
+
+
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
     out = Path(os.environ.get("SHOTS_DIR", ROOT / "docs" / "screenshots"))
     out.mkdir(parents=True, exist_ok=True)
-    wanted = [p for p in os.environ.get("SHOTS_PAGES", "").split(",") if p] or list(PAGES)[:5]
+    asked = [p for p in os.environ.get("SHOTS_PAGES", "").split(",") if p]
+    wanted = asked or [*list(PAGES)[:5], "menu"]
     every = bool(os.environ.get("SHOTS_ALL"))
-    language = os.environ.get("SHOTS_LANGUAGE", "en")
+    one = os.environ.get("SHOTS_LANGUAGE", "").lower()  # "pt-BR" as well as "pt-br"
+    languages = [one] if one else list(LANGUAGES)
     with tempfile.TemporaryDirectory() as tmp, start_sandbox(tokens=(TOKEN,)) as sandbox:
         env = {
             **os.environ,
@@ -132,31 +182,15 @@ def main() -> int:
                     executable_path=CHROMIUM, args=["--headless", "--no-sandbox"]
                 )
                 act(browser, base)
-                for theme in THEMES:
-                    for width, (w, h) in WIDTHS.items():
-                        shots = [
-                            name for name in wanted if every or (name, theme, width) in DEFAULT
-                        ]
-                        if not shots:
-                            continue
-                        context = browser.new_context(
-                            viewport={"width": w, "height": h},
-                            color_scheme=theme,
-                            locale=language,
-                            extra_http_headers={"Accept-Language": language},
-                        )
-                        page = context.new_page()
-                        log_in(page, base)
-                        for name in shots:
-                            page.goto(f"{base}{PAGES[name]}")
-                            page.wait_for_load_state("networkidle")
-                            path = out / f"{name}-{theme}-{width}.png"
-                            # The first screen, as a visitor sees it; the whole of the
-                            # forms on a desktop (the list's first screen shows enough).
-                            whole = width == "desktop" and name in ("create", "detail", "members")
-                            page.screenshot(path=str(path), full_page=whole)
-                            print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
-                        context.close()
+                for language in languages:
+                    chosen = LANGUAGES.get(language, DEFAULT)
+                    for theme in THEMES:
+                        for width, (w, h) in WIDTHS.items():
+                            shots = [
+                                name for name in wanted if every or (name, theme, width) in chosen
+                            ]
+                            if shots:
+                                take(browser, base, out, shots, language, theme, width, (w, h))
                 browser.close()
         finally:
             panel.terminate()

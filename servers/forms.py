@@ -327,7 +327,8 @@ class SSHKeyForm(forms.ModelForm):
         fields = ("name", "key_id")
         help_texts = {
             "name": _("What the team calls it, e.g. “Deploy key” or “Ana's laptop”."),
-            "key_id": _("The key's id at VPS.org."),
+            # Not the label again ("VPS.org key id"): what the id looks like.
+            "key_id": _("The number VPS.org gave the key, e.g. 42."),
         }
 
     def __init__(self, *args: Any, team: Any, **kwargs: Any) -> None:

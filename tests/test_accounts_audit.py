@@ -125,3 +125,30 @@ def test_the_activity_page_labels_the_account_acts(admin_user, team) -> None:
     html = client_for(admin_user).get("/team/activity/").text
     assert "Failed sign-in" in html
     assert "Recovery code used" in html
+
+
+def test_the_address_of_a_sign_in_is_worded_in_the_readers_language(db) -> None:
+    """The entry keeps the address alone; "from" is the reader's word, not the words of
+    whoever signed in. An older entry that kept the words shows them as they were."""
+    from django.utils import translation
+
+    client = Client()
+    user = _sign_up(client)
+    _log_out(client)
+    with translation.override("pt-br"):
+        client.post(
+            "/accounts/login/",
+            {"login": user.username, "password": PASSWORD},
+            REMOTE_ADDR="192.0.2.7",
+            HTTP_ACCEPT_LANGUAGE="pt-br",
+        )
+    entry = AuditEntry.objects.filter(action=Action.SIGN_IN, message="192.0.2.7").first()
+    assert entry is not None
+    with translation.override("en"):
+        assert entry.display_message == "from 192.0.2.7"
+    with translation.override("pt-br"):
+        assert entry.display_message == "de 192.0.2.7"
+        older = AuditEntry(action=Action.SIGN_IN, message="from 192.0.2.8")
+        assert older.display_message == "from 192.0.2.8"
+    page = client.get("/team/activity/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "from 192.0.2.7" in page.content.decode()

@@ -96,3 +96,19 @@ def test_the_header_leads_to_the_account_pages(user) -> None:
     assert 'class="username" href="/accounts/2fa/"' in header
     assert 'href="/accounts/sessions/"' in header
     assert 'href="/accounts/password/change/"' in header
+
+
+def test_every_column_of_the_sessions_table_has_a_header(user) -> None:
+    """The last column (the "Current" badge) has its header cell too (allauth's has none)."""
+    import re
+
+    laptop = _signed_in(CHROME, "192.0.2.10")
+    _signed_in(FIREFOX, "198.51.100.20")
+    html = laptop.get("/accounts/sessions/").text
+    table = html[html.index("<table") : html.index("</table>")]
+    header = table[table.index("<thead") : table.index("</thead>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table[table.index("<tbody") :], re.S)
+    assert len(rows) == 2
+    columns = len(re.findall(r"<th[\s>]", header))
+    assert all(row.count("<td") == columns for row in rows), (columns, rows)
+    assert "This browser" in header

@@ -1,8 +1,10 @@
 // The list's bulk selection, where htmx cannot help: "select all on this page" (shown
 // only with scripts: without them the "all N matching" box does the same server side),
-// and the confirmation of an empty selection (a 400 answer) shown in its panel rather
-// than as an error toast. The checkboxes themselves survive the live poller's row swaps
-// by hx-preserve (templates/servers/_server.jinja.html).
+// the confirmation of an empty selection (a 400 answer) shown in its panel rather
+// than as an error toast, the confirmation's Cancel that closes the panel (no request:
+// its link back to the list is for browsers without scripts), and each row's outcome
+// cleared once it is old news. The checkboxes and the outcomes survive the live poller's
+// row swaps by hx-preserve (templates/servers/_server.jinja.html).
 (() => {
   const rows = () => document.querySelectorAll("#results input.bulk-select");
 
@@ -25,6 +27,37 @@
   });
   document.addEventListener("DOMContentLoaded", sync);
   document.addEventListener("htmx:afterSettle", sync);
+
+  document.addEventListener("click", (evt) => {
+    const cancel = evt.target.closest("#bulk-panel [data-bulk-cancel]");
+    if (!cancel) return;
+    evt.preventDefault();
+    document.getElementById("bulk-panel").replaceChildren();
+    const back = document.querySelector(".bulk-bar button");
+    if (back) back.focus();
+  });
+
+  // A row's outcome ("Reboot: Done") stays while its server carries the action out; the
+  // first live refresh that finds the server settled, OUTCOME_MS or more after the
+  // outcome came, clears it.
+  const OUTCOME_MS = 5000;
+  document.addEventListener("htmx:afterSettle", (evt) => {
+    const now = Date.now();
+    for (const outcome of document.querySelectorAll("#results .row-outcome[data-outcome]")) {
+      if (!outcome.dataset.shownAt) outcome.dataset.shownAt = String(now);
+    }
+    if (!evt.detail.elt || !evt.detail.elt.closest("[data-live]")) return;
+    for (const outcome of document.querySelectorAll("#results .row-outcome[data-shown-at]")) {
+      const row = outcome.closest("tr");
+      const settled = row && !row.querySelector("[data-transition]");
+      if (settled && now - Number(outcome.dataset.shownAt) >= OUTCOME_MS) {
+        outcome.replaceChildren();
+        outcome.removeAttribute("data-outcome");
+        outcome.removeAttribute("data-shown-at");
+        outcome.className = "row-outcome";
+      }
+    }
+  });
 
   document.addEventListener("htmx:beforeSwap", (evt) => {
     const target = evt.detail.target;

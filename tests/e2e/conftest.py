@@ -12,7 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.models import User
+from django.test import Client
 
+from panel.models import Membership, Role, Team, TeamToken
 from sandbox import start_sandbox
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -67,6 +71,55 @@ def sandbox(settings: Any) -> Iterator[Any]:
     with start_sandbox(tokens=(SANDBOX_TOKEN,), transition_seconds=1.5) as running:
         settings.VPSORG_API_URL = running.api_url
         yield running
+
+
+@pytest.fixture
+def upstream(settings: Any) -> Iterator[Any]:
+    """A sandbox whose transitions last a minute: a server looked at while it provisions,
+    reboots or stops is still doing so (a module that wants them quicker overrides this)."""
+    with start_sandbox(tokens=(SANDBOX_TOKEN,), transition_seconds=60) as running:
+        settings.VPSORG_API_URL = running.api_url
+        yield running
+
+
+@pytest.fixture
+def quick_idle_polls(settings: Any) -> None:
+    """Live polls every 2 s while nothing is in transition (10 s by default), so a change
+    made elsewhere shows within a few seconds. A module asks for it with
+    `pytestmark = pytest.mark.usefixtures("quick_idle_polls")`."""
+    settings.LIVE_IDLE_SECONDS = 2
+
+
+def team_with_token(name: str) -> Team:
+    """The team called `name` (made the first time), its API token the sandbox's."""
+    team, created = Team.objects.get_or_create(name=name)
+    if created:
+        stored = TeamToken(team=team)
+        stored.set_token(SANDBOX_TOKEN)
+        stored.save()
+    return team
+
+
+def member(team: Team, username: str, role: Role, password: str | None = None) -> User:
+    """A new user in `team` with `role`; the password defaults to "<username>-password-1"."""
+    user = User.objects.create_user(username, password=password or f"{username}-password-1")
+    Membership.objects.create(team=team, user=user, role=role)
+    return user
+
+
+def logged_in(browser: Any, live_server: Any, user: User, **options: Any) -> tuple[Any, Any]:
+    """A browser context already logged in as `user` (its session cookie, no login form)
+    and a page in it: 1280 x 900 unless `options` say otherwise (Playwright's new_context
+    options: viewport, color_scheme, bypass_csp, java_script_enabled, ...)."""
+    client = Client()
+    client.force_login(user)
+    name = django_settings.SESSION_COOKIE_NAME
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **options})
+    cookie = {"name": name, "value": client.cookies[name].value, "url": live_server.url}
+    context.add_cookies([cookie])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return context, page
 
 
 def log_in(page: Any, live_server: Any, username: str, password: str) -> None:

@@ -11,11 +11,9 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
-from django.test import Client
 
-from panel.models import AuditEntry, Membership, Role, Team, TeamToken
-from sandbox import start_sandbox
-from tests.e2e.conftest import SANDBOX_TOKEN
+from panel.models import AuditEntry, Role
+from tests.e2e.conftest import logged_in, member, team_with_token
 
 AXE = Path(django_settings.BASE_DIR) / ".cache/axe/node_modules/axe-core/axe.min.js"
 SERVER_ID = "12345"  # the sandbox seed's first documented server
@@ -51,22 +49,10 @@ def cases() -> Iterator[Any]:
 
 
 @pytest.fixture
-def upstream(settings: Any) -> Iterator[Any]:
-    with start_sandbox(tokens=(SANDBOX_TOKEN,), transition_seconds=60) as running:
-        settings.VPSORG_API_URL = running.api_url
-        yield running
-
-
-@pytest.fixture
 def admin(transactional_db: Any, upstream: Any) -> User:
-    team = Team.objects.create(name="Accessibility")
-    stored = TeamToken(team=team)
-    stored.set_token(SANDBOX_TOKEN)
-    stored.save()
-    user = User.objects.create_user("ada", password="ada-password-1")
-    Membership.objects.create(team=team, user=user, role=Role.ADMIN)
-    other = User.objects.create_user("grace", password="grace-password-1")
-    Membership.objects.create(team=team, user=other, role=Role.VIEWER)
+    team = team_with_token("Accessibility")
+    user = member(team, "ada", Role.ADMIN)
+    member(team, "grace", Role.VIEWER)
     # Something in the activity (an edit with changes, a deleted server) to check.
     AuditEntry.objects.create(
         team=team,
@@ -111,24 +97,14 @@ def test_no_serious_violation(
     w, h = WIDTHS[width]
     # bypass_csp: the pages' CSP rightly refuses the injected axe script; it is not
     # what is tested here (tests/test_settings.py and the CSP header tests are).
-    context = browser.new_context(
-        viewport={"width": w, "height": h}, color_scheme=theme, bypass_csp=True
-    )
-    try:
-        if not name.startswith("login"):
-            client = Client()
-            client.force_login(admin)
-            context.add_cookies(
-                [
-                    {
-                        "name": django_settings.SESSION_COOKIE_NAME,
-                        "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                        "url": live_server.url,
-                    }
-                ]
-            )
+    options = {"viewport": {"width": w, "height": h}, "color_scheme": theme, "bypass_csp": True}
+    if name.startswith("login"):
+        context = browser.new_context(**options)
         page = context.new_page()
         page.set_default_timeout(10_000)
+    else:
+        context, page = logged_in(browser, live_server, admin, **options)
+    try:
         response = page.goto(f"{live_server.url}{PAGES[name]}")
         assert response is not None and response.status == 200
         if name == "login-error":
@@ -157,18 +133,8 @@ def test_the_list_with_its_bulk_confirmation_open_and_a_lock(
         pytest.skip(f"axe-core not installed at {AXE} (npm install --prefix .cache/axe axe-core)")
     team = admin.memberships.get().team
     ServerProtection.objects.create(team=team, server_id=SERVER_ID, protected_by=admin)
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, color_scheme=theme, bypass_csp=True
-    )
+    context, page = logged_in(browser, live_server, admin, color_scheme=theme, bypass_csp=True)
     try:
-        client = Client()
-        client.force_login(admin)
-        cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-        context.add_cookies(
-            [{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-        )
-        page = context.new_page()
-        page.set_default_timeout(10_000)
         page.goto(f"{live_server.url}/servers/")
         assert page.locator(".row-lock").count() == 1
         for name in ("web-server-01", "staging-01"):

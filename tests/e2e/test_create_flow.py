@@ -3,48 +3,26 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
-from panel.models import Membership, Role, Team, TeamToken
-from sandbox import start_sandbox
+from panel.models import Role
 from servers.models import OperatingSystem
-from tests.e2e.conftest import SANDBOX_TOKEN
-
-
-@pytest.fixture
-def upstream(settings: Any) -> Iterator[Any]:
-    with start_sandbox(tokens=(SANDBOX_TOKEN,), transition_seconds=60) as running:
-        settings.VPSORG_API_URL = running.api_url
-        yield running
+from tests.e2e.conftest import logged_in, member, team_with_token
 
 
 @pytest.fixture
 def manager(transactional_db: Any, upstream: Any) -> User:
-    team = Team.objects.create(name="Create flow")
-    stored = TeamToken(team=team)
-    stored.set_token(SANDBOX_TOKEN)
-    stored.save()
-    user = User.objects.create_user("cora", password="cora-password-1")
-    Membership.objects.create(team=team, user=user, role=Role.MANAGER)
+    user = member(team_with_token("Create flow"), "cora", Role.MANAGER)
     # The seeded catalog entry, again: a transactional test before this one flushed it.
     OperatingSystem.objects.get_or_create(api_id="3", defaults={"name": "Debian 12"})
     return user
 
 
 def open_form(browser: Any, live_server: Any, user: User, **options: Any) -> tuple[Any, Any]:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    context, page = logged_in(browser, live_server, user, **options)
     page.goto(f"{live_server.url}/servers/new/")
     return context, page
 

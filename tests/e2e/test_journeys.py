@@ -12,20 +12,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from panel.models import Membership, Role, Team, TeamToken
-from tests.e2e.conftest import SANDBOX_TOKEN, log_in
+from panel.models import Role
+from tests.e2e.conftest import log_in, member, team_with_token
 from tests.e2e.test_accessibility import serious
 
+TEAM = "E2E journeys"
 PASSWORD = "journey-password-1"
 SETTLE = 12_000  # ms: a 1.5 s transition and a few 2 s polls, with room for a slow CI
 
 
-@pytest.fixture(autouse=True)
-def _quick_idle_polls(settings: Any) -> None:
-    settings.LIVE_IDLE_SECONDS = 2
+pytestmark = pytest.mark.usefixtures("quick_idle_polls")
 
 
 @pytest.fixture
@@ -34,17 +32,6 @@ def journey(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     yield context.new_page()
     context.close()
-
-
-def member(role: Role, username: str) -> User:
-    team, created = Team.objects.get_or_create(name="E2E journeys")
-    if created:
-        stored = TeamToken(team=team)
-        stored.set_token(SANDBOX_TOKEN)
-        stored.save()
-    user = User.objects.create_user(username, password=PASSWORD)
-    Membership.objects.create(team=team, user=user, role=role)
-    return user
 
 
 def accessible(page: Any) -> None:
@@ -59,7 +46,7 @@ def test_an_operator_stops_starts_and_reboots_but_may_not_delete(
     journey: Any, live_server: Any, sandbox: Any, transactional_db: Any
 ) -> None:
     page = journey
-    member(Role.OPERATOR, "oscar")
+    member(team_with_token(TEAM), "oscar", Role.OPERATOR, PASSWORD)
     log_in(page, live_server, "oscar", PASSWORD)
     accessible(page)
     expect(page.get_by_role("link", name="New server")).to_have_count(0)
@@ -99,7 +86,7 @@ def test_a_manager_edits_a_server(
     journey: Any, live_server: Any, sandbox: Any, transactional_db: Any
 ) -> None:
     page = journey
-    member(Role.MANAGER, "mira")
+    member(team_with_token(TEAM), "mira", Role.MANAGER, PASSWORD)
     log_in(page, live_server, "mira", PASSWORD)
     page.get_by_role("link", name="web-server-01", exact=True).click()
     page.wait_for_url(re.compile(r"/servers/[A-Za-z0-9-]+/$"))
@@ -127,7 +114,7 @@ def test_a_viewer_is_told_why_there_are_no_buttons(
     journey: Any, live_server: Any, sandbox: Any, transactional_db: Any
 ) -> None:
     page = journey
-    member(Role.VIEWER, "vera")
+    member(team_with_token(TEAM), "vera", Role.VIEWER, PASSWORD)
     log_in(page, live_server, "vera", PASSWORD)
     note = page.locator(".role-note")
     expect(note).to_have_count(1)

@@ -4,16 +4,13 @@ table columns that do not move when a button shows its busy label."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
-from panel.models import Membership, Role, Team, TeamToken
-from sandbox import start_sandbox
-from tests.e2e.conftest import SANDBOX_TOKEN
+from panel.models import Role
+from tests.e2e.conftest import logged_in, member, team_with_token
 
 SHOTS = os.environ.get("E2E_SCREENSHOTS", "")
 # One action running in every row at once (static/js/panel.js marks the clicked button
@@ -34,33 +31,12 @@ WIDTHS = """() => [...document.querySelectorAll('table.servers tbody tr:first-ch
 
 
 @pytest.fixture
-def upstream(settings: Any) -> Iterator[Any]:
-    with start_sandbox(tokens=(SANDBOX_TOKEN,), transition_seconds=60) as running:
-        settings.VPSORG_API_URL = running.api_url
-        yield running
-
-
-@pytest.fixture
 def operator(transactional_db: Any, upstream: Any) -> User:
-    team = Team.objects.create(name="Layout")
-    stored = TeamToken(team=team)
-    stored.set_token(SANDBOX_TOKEN)
-    stored.save()
-    user = User.objects.create_user("lena", password="lena-password-1")
-    Membership.objects.create(team=team, user=user, role=Role.OPERATOR)
-    return user
+    return member(team_with_token("Layout"), "lena", Role.OPERATOR)
 
 
 def open_page(browser: Any, live_server: Any, user: User, language: str) -> tuple[Any, Any]:
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, extra_http_headers={"Accept-Language": language}
-    )
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    return context, context.new_page()
+    return logged_in(browser, live_server, user, extra_http_headers={"Accept-Language": language})
 
 
 @pytest.mark.parametrize("language", ["en", "pt-BR"])

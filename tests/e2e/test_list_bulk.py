@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 import requests
-from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from panel.models import Membership, Role, Team, TeamToken
+from panel.models import Role, Team
 from sandbox import start_sandbox
-from tests.e2e.conftest import SANDBOX_TOKEN, log_in
+from tests.e2e.conftest import SANDBOX_TOKEN, log_in, member, team_with_token
 
 PASSWORD = "bulk-password-1"
 REBOOT = "POST /api/v1/servers/{id}/reboot/"
@@ -24,10 +23,7 @@ START = "POST /api/v1/servers/{id}/start/"
 SETTLE = 20_000  # ms: a 4 s transition, then a few 2 s polls, with room for a slow CI
 
 
-@pytest.fixture(autouse=True)
-def _quick_idle_polls(settings: Any) -> None:
-    # A change made elsewhere shows within ~3 of these.
-    settings.LIVE_IDLE_SECONDS = 2
+pytestmark = pytest.mark.usefixtures("quick_idle_polls")
 
 
 @pytest.fixture
@@ -40,17 +36,7 @@ def upstream(settings: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def team(transactional_db: Any, upstream: Any) -> Team:
-    team = Team.objects.create(name="E2E bulk")
-    stored = TeamToken(team=team)
-    stored.set_token(SANDBOX_TOKEN)
-    stored.save()
-    return team
-
-
-def member(team: Team, username: str, role: Role = Role.OPERATOR) -> User:
-    user = User.objects.create_user(username, password=PASSWORD)
-    Membership.objects.create(team=team, user=user, role=role)
-    return user
+    return team_with_token("E2E bulk")
 
 
 def calls(upstream: Any, key: str) -> int:
@@ -86,7 +72,7 @@ def watch_errors(page: Any) -> list[str]:
 def test_reboot_three_selected_one_stopped_confirm_and_the_rows_settle(
     page: Any, live_server: Any, team: Team, upstream: Any
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     ids = ids_by_name(upstream)
     errors = watch_errors(page)
     log_in(page, live_server, "olga", PASSWORD)
@@ -126,11 +112,15 @@ def test_reboot_three_selected_one_stopped_confirm_and_the_rows_settle(
     # The rows acted on go live through the list's poller, and settle, without a reload.
     for name in ("web-server-01", "db-server-01"):
         expect(badge(page, ids[name])).to_have_attribute("data-status", "rebooting")
+    # While rebooting, the swapped rows kept their outcome and their ticked box (hx-preserve).
+    expect(page.locator(f"#bulk-outcome-{ids['web-server-01']}")).to_have_text("Reboot: Done")
     for name in ("web-server-01", "db-server-01"):
         expect(badge(page, ids[name])).to_have_attribute("data-status", "active", timeout=SETTLE)
     expect(badge(page, ids["staging-01"])).to_have_attribute("data-status", "stopped")
-    # The swapped rows kept their outcome and their ticked box (hx-preserve).
-    expect(page.locator(f"#bulk-outcome-{ids['web-server-01']}")).to_have_text("Reboot: Done")
+    expect(page.get_by_role("checkbox", name="Select web-server-01", exact=True)).to_be_checked()
+    # Settled, the outcomes are old news: a live refresh clears them (static/js/bulk.js).
+    for name in ("web-server-01", "db-server-01", "staging-01"):
+        expect(page.locator(f"#bulk-outcome-{ids[name]}")).to_have_text("", timeout=SETTLE)
     expect(page.get_by_role("checkbox", name="Select web-server-01", exact=True)).to_be_checked()
     assert page.evaluate("window.__noReload === true"), "the page was reloaded"
     assert calls(upstream, REBOOT) - before == 2
@@ -140,7 +130,7 @@ def test_reboot_three_selected_one_stopped_confirm_and_the_rows_settle(
 def test_a_double_submit_sends_nothing_twice(
     page: Any, live_server: Any, team: Team, upstream: Any
 ) -> None:
-    member(team, "otto")
+    member(team, "otto", Role.OPERATOR, PASSWORD)
     log_in(page, live_server, "otto", PASSWORD)
     tick(page, "web-server-01")
     tick(page, "app-server-01")
@@ -172,7 +162,7 @@ def test_a_double_submit_sends_nothing_twice(
 def test_a_viewer_sees_no_bulk_controls(
     page: Any, live_server: Any, team: Team, upstream: Any
 ) -> None:
-    member(team, "vera", Role.VIEWER)
+    member(team, "vera", Role.VIEWER, PASSWORD)
     log_in(page, live_server, "vera", PASSWORD)
     expect(page.locator("tr[data-server-id]").first).to_be_visible()
     expect(page.locator("input[type=checkbox]")).to_have_count(0)
@@ -188,7 +178,7 @@ def test_a_viewer_sees_no_bulk_controls(
 def test_without_javascript_the_whole_flow_goes_through_the_pages(
     browser: Any, live_server: Any, team: Team, upstream: Any
 ) -> None:
-    member(team, "nina")
+    member(team, "nina", Role.OPERATOR, PASSWORD)
     ids = ids_by_name(upstream)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
@@ -235,7 +225,7 @@ def test_without_javascript_the_whole_flow_goes_through_the_pages(
 def test_the_selection_survives_a_live_refresh_of_its_row(
     page: Any, live_server: Any, team: Team, upstream: Any
 ) -> None:
-    member(team, "omar")
+    member(team, "omar", Role.OPERATOR, PASSWORD)
     ids = ids_by_name(upstream)
     log_in(page, live_server, "omar", PASSWORD)
     web = page.locator(f"#server-{ids['web-server-01']}")
@@ -260,3 +250,26 @@ def test_the_selection_survives_a_live_refresh_of_its_row(
     expect(page.get_by_role("checkbox", name="Select app-server-01", exact=True)).to_be_checked()
     # Partly ticked: "select all" says so.
     assert page.locator("#select-page").evaluate("box => box.indeterminate")
+
+
+def test_cancel_closes_the_confirmation_without_a_reload(
+    page: Any, live_server: Any, team: Team, upstream: Any
+) -> None:
+    member(team, "cleo", Role.OPERATOR, PASSWORD)
+    log_in(page, live_server, "cleo", PASSWORD)
+    page.evaluate("window.__noReload = true")
+    tick(page, "web-server-01")
+    page.get_by_role("button", name="Reboot selected", exact=True).click()
+    panel = page.locator("#bulk-panel")
+    expect(panel.locator(".bulk-question")).to_have_text("Reboot 1 server?")
+    # Every request the page makes from now on but the live poller's (servers/status/).
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/servers/status/" not in r.url else None)
+    panel.get_by_role("link", name="Cancel").click()
+    expect(panel).to_be_empty()
+    expect(panel).to_be_hidden()
+    # No reload, no request: the ticked box and the page are as they were.
+    assert page.evaluate("window.__noReload === true"), "the page was reloaded"
+    assert asked == []
+    expect(page.get_by_role("checkbox", name="Select web-server-01", exact=True)).to_be_checked()
+    expect(page.get_by_role("button", name="Start selected", exact=True)).to_be_focused()

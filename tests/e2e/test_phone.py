@@ -10,27 +10,16 @@ from typing import Any
 
 import pytest
 import requests
-from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from panel.models import Membership, Role, Team, TeamToken
-from tests.e2e.conftest import SANDBOX_TOKEN, log_in
+from panel.models import Role
+from tests.e2e.conftest import SANDBOX_TOKEN, log_in, member, team_with_token
 from tests.e2e.test_accessibility import serious
 
+TEAM = "E2E phone"
 PASSWORD = "phone-password-1"
 PHONE = {"width": 390, "height": 844}
 SERVERS = 24
-
-
-def member(role: Role, username: str) -> User:
-    team, created = Team.objects.get_or_create(name="E2E phone")
-    if created:
-        stored = TeamToken(team=team)
-        stored.set_token(SANDBOX_TOKEN)
-        stored.save()
-    user = User.objects.create_user(username, password=PASSWORD)
-    Membership.objects.create(team=team, user=user, role=role)
-    return user
 
 
 def fill_account(sandbox: Any, count: int = SERVERS) -> None:
@@ -61,7 +50,7 @@ def test_the_list_of_24_servers_is_compact_on_a_phone(
 ) -> None:
     page = phone
     fill_account(sandbox)
-    member(Role.OPERATOR, "olga")
+    member(team_with_token(TEAM), "olga", Role.OPERATOR, PASSWORD)
     log_in(page, live_server, "olga", PASSWORD)
     rows = page.locator("#results tbody tr")
     expect(rows).to_have_count(SERVERS)
@@ -100,7 +89,7 @@ def test_the_list_of_24_servers_is_compact_on_a_phone(
 def test_one_sort_control_sorts_the_list_on_a_phone(
     page: Any, live_server: Any, sandbox: Any, transactional_db: Any
 ) -> None:
-    member(Role.VIEWER, "nils")
+    member(team_with_token(TEAM), "nils", Role.VIEWER, PASSWORD)
     page.set_viewport_size(PHONE)
     log_in(page, live_server, "nils", PASSWORD)
     # The column headers are not on a phone: one select sorts.
@@ -118,7 +107,7 @@ def test_one_sort_control_sorts_the_list_on_a_phone(
 def test_the_sort_control_works_without_javascript(
     browser: Any, live_server: Any, sandbox: Any, transactional_db: Any
 ) -> None:
-    member(Role.VIEWER, "noah")
+    member(team_with_token(TEAM), "noah", Role.VIEWER, PASSWORD)
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
     try:
@@ -136,7 +125,7 @@ def test_the_sort_control_works_without_javascript(
 def test_the_navigation_is_one_row_or_a_menu(
     browser: Any, live_server: Any, sandbox: Any, transactional_db: Any, scripts: bool
 ) -> None:
-    member(Role.ADMIN, "nina")
+    member(team_with_token(TEAM), "nina", Role.ADMIN, PASSWORD)
     context = browser.new_context(viewport=PHONE, java_script_enabled=scripts)
     page = context.new_page()
     try:
@@ -158,7 +147,7 @@ def test_the_detail_page_fits_a_phone(
     phone: Any, live_server: Any, sandbox: Any, transactional_db: Any
 ) -> None:
     page = phone
-    member(Role.ADMIN, "nadia")
+    member(team_with_token(TEAM), "nadia", Role.ADMIN, PASSWORD)
     log_in(page, live_server, "nadia", PASSWORD)
     page.goto(f"{live_server.url}/servers/12345/")
     expect(page.locator("#server-card [data-status]")).to_be_visible()
@@ -171,7 +160,7 @@ def test_stop_from_a_rows_menu_on_a_phone_settles_and_keeps_the_focus(
 ) -> None:
     settings.LIVE_IDLE_SECONDS = 2
     page = phone
-    member(Role.OPERATOR, "otto")
+    member(team_with_token(TEAM), "otto", Role.OPERATOR, PASSWORD)
     log_in(page, live_server, "otto", PASSWORD)
     row = page.locator("#results tbody tr", has=page.get_by_role("link", name="web-server-01"))
     row.locator("details.row-menu > summary").click()

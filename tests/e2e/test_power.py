@@ -16,30 +16,22 @@ from typing import Any
 
 import pytest
 import requests
-from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from panel.models import Membership, Role, Team, TeamToken
+from panel.models import Role, Team, TeamToken
 from sandbox import start_sandbox
-from tests.e2e.conftest import SANDBOX_TOKEN, log_in
+from tests.e2e.conftest import SANDBOX_TOKEN, log_in, member, team_with_token
 
 PASSWORD = "e2e-password-1"
 SETTLE = 12_000  # ms: a 1.5 s transition plus a few 2 s polls, with room for a slow CI
 
 
-@pytest.fixture(autouse=True)
-def _quick_idle_polls(settings: Any) -> None:
-    # Changes made elsewhere while nothing is in transition show within ~3 of these.
-    settings.LIVE_IDLE_SECONDS = 2
+pytestmark = pytest.mark.usefixtures("quick_idle_polls")
 
 
 @pytest.fixture
 def team(db: Any) -> Team:
-    team = Team.objects.create(name="E2E")
-    stored = TeamToken(team=team)
-    stored.set_token(SANDBOX_TOKEN)
-    stored.save()
-    return team
+    return team_with_token("E2E")
 
 
 @pytest.fixture
@@ -49,12 +41,6 @@ def sandbox_5s(settings: Any) -> Iterator[Any]:
     with start_sandbox(tokens=(SANDBOX_TOKEN,), transition_seconds=5) as running:
         settings.VPSORG_API_URL = running.api_url
         yield running
-
-
-def member(team: Team, username: str, role: Role = Role.OPERATOR) -> User:
-    user = User.objects.create_user(username, password=PASSWORD)
-    Membership.objects.create(team=team, user=user, role=role)
-    return user
 
 
 def watch_errors(page: Any) -> list[str]:
@@ -106,7 +92,7 @@ def list_calls(sandbox: Any) -> int:
 def test_stop_from_the_list_settles_without_reload(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     errors = watch_errors(page)
     log_in(page, live_server, "olga", PASSWORD)
     mark_page(page)
@@ -147,7 +133,7 @@ def test_without_javascript_stop_asks_on_a_page_first(
     browser: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
     """Issue 8: no power-off in one click on a locked-down browser."""
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     log_in(page, live_server, "olga", PASSWORD)
@@ -179,7 +165,7 @@ def test_without_javascript_stop_asks_on_a_page_first(
 def test_the_dialog_works_from_the_keyboard(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     log_in(page, live_server, "olga", PASSWORD)
     mark_page(page)
     web = row(page, "web-server-01")
@@ -209,7 +195,7 @@ def test_the_dialog_works_from_the_keyboard(
 def test_cancelling_the_dialog_does_nothing(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     log_in(page, live_server, "olga", PASSWORD)
     web = row(page, "web-server-01")
     reboot = web.get_by_role("button", name=re.compile(r"^Reboot"))
@@ -228,7 +214,7 @@ def test_cancelling_the_dialog_does_nothing(
 def test_the_button_is_busy_while_the_request_runs(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     log_in(page, live_server, "olga", PASSWORD)
     sandbox.faults.update({"latency": 1.0})
     web = row(page, "staging-01")
@@ -245,7 +231,7 @@ def test_the_button_is_busy_while_the_request_runs(
 def test_a_refused_action_shows_a_toast_and_the_fresh_row(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     log_in(page, live_server, "olga", PASSWORD)
     web = row(page, "web-server-01")
     # Someone else stops it meanwhile: the page still offers Stop.
@@ -260,7 +246,7 @@ def test_a_refused_action_shows_a_toast_and_the_fresh_row(
 
 
 def test_a_viewer_sees_no_buttons(page: Any, live_server: Any, sandbox: Any, team: Team) -> None:
-    member(team, "vic", Role.VIEWER)
+    member(team, "vic", Role.VIEWER, PASSWORD)
     log_in(page, live_server, "vic", PASSWORD)
     expect(row(page, "web-server-01")).to_be_visible()
     expect(page.locator("form.power-form")).to_have_count(0)
@@ -269,7 +255,7 @@ def test_a_viewer_sees_no_buttons(page: Any, live_server: Any, sandbox: Any, tea
 def test_several_rows_settle_with_one_poll_per_interval(
     page: Any, live_server: Any, sandbox_5s: Any, team: Team
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     names = ("web-server-01", "db-server-01", "api-server-01")
     for name in names:
         api_call(sandbox_5s, "POST", f"servers/{server_id(sandbox_5s, name)}/reboot")
@@ -311,7 +297,7 @@ def test_three_viewers_of_three_servers_in_transition_for_10_s(
         api_call(slow_sandbox, "POST", f"servers/{server_id(slow_sandbox, name)}/stop")
     pages = []
     for n in range(3):
-        member(team, f"viewer{n}", Role.VIEWER)
+        member(team, f"viewer{n}", Role.VIEWER, PASSWORD)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         viewer = context.new_page()
         log_in(viewer, live_server, f"viewer{n}", PASSWORD)
@@ -347,7 +333,7 @@ def test_three_viewers_of_three_servers_in_transition_for_10_s(
 def test_a_server_deleted_elsewhere_leaves_the_list_with_a_note(
     page: Any, live_server: Any, sandbox_5s: Any, team: Team
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     sid = server_id(sandbox_5s, "worker-01")
     api_call(sandbox_5s, "POST", f"servers/{sid}/reboot")
     log_in(page, live_server, "olga", PASSWORD)
@@ -363,7 +349,7 @@ def test_a_server_deleted_elsewhere_leaves_the_list_with_a_note(
 def test_reboot_on_the_detail_page_refreshes_the_card(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     errors = watch_errors(page)
     log_in(page, live_server, "olga", PASSWORD)
     page.get_by_role("link", name="web-server-01", exact=True).click()
@@ -387,7 +373,7 @@ def test_reboot_on_the_detail_page_refreshes_the_card(
 def test_the_card_keeps_polling_through_a_longer_transition(
     page: Any, live_server: Any, sandbox_5s: Any, team: Team
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     log_in(page, live_server, "olga", PASSWORD)
     polls: list[str] = []
     page.on("request", lambda r: polls.append(r.url) if "/status/" in r.url else None)
@@ -409,7 +395,7 @@ def test_the_card_keeps_polling_through_a_longer_transition(
 def test_create_provisions_and_the_ip_appears(
     page: Any, live_server: Any, sandbox_5s: Any, team: Team
 ) -> None:
-    member(team, "mia", Role.MANAGER)
+    member(team, "mia", Role.MANAGER, PASSWORD)
     log_in(page, live_server, "mia", PASSWORD)
     page.goto(f"{live_server.url}/servers/new/")
     page.get_by_role("radio", name="Los Angeles").check()
@@ -441,7 +427,7 @@ def test_create_provisions_and_the_ip_appears(
 def test_polling_pauses_while_the_tab_is_hidden(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     sid = server_id(sandbox, "mail-server-01")
     requests_seen: list[float] = []
     page.on(
@@ -480,7 +466,7 @@ def test_a_server_stopped_elsewhere_settles_on_the_open_list(
     page: Any, live_server: Any, sandbox_5s: Any, team: Team
 ) -> None:
     """Nothing in transition when the page opened; stopped through the API meanwhile."""
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     log_in(page, live_server, "olga", PASSWORD)
     mark_page(page)
     badge = row(page, "web-server-01").locator("[data-status]")
@@ -497,7 +483,7 @@ def test_a_server_stopped_elsewhere_settles_on_the_open_list(
 def test_an_outage_keeps_the_last_rows_marked_and_recovers(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     log_in(page, live_server, "olga", PASSWORD)
     expect(row(page, "web-server-01")).to_be_visible()
     rows_before = page.locator("tr[data-server-id]").count()
@@ -527,7 +513,7 @@ def test_an_outage_keeps_the_last_rows_marked_and_recovers(
 def test_a_session_that_ended_stops_polling_without_swapping_the_login_page_in(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
-    member(team, "olga")
+    member(team, "olga", Role.OPERATOR, PASSWORD)
     sandbox.state.force_status(int(server_id(sandbox, "mail-server-01")), "maintenance")
     log_in(page, live_server, "olga", PASSWORD)
     mark_page(page)
@@ -543,7 +529,7 @@ def test_a_session_that_ended_stops_polling_without_swapping_the_login_page_in(
 def test_errors_back_off_and_a_rejected_token_shows_one_banner(
     page: Any, live_server: Any, sandbox: Any, team: Team
 ) -> None:
-    member(team, "ada", Role.ADMIN)
+    member(team, "ada", Role.ADMIN, PASSWORD)
     sid = server_id(sandbox, "mail-server-01")
     sandbox.state.force_status(int(sid), "maintenance")
     log_in(page, live_server, "ada", PASSWORD)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
-
-from panel.models import Membership, Role, Team, TeamToken
-from tests.e2e.conftest import SANDBOX_TOKEN, log_in
+from panel.models import Role
+from tests.e2e.conftest import log_in, member, team_with_token
 
 PASSWORD = "nora-password-1"
 
@@ -17,12 +15,7 @@ def test_copy_buttons_stay_hidden_where_they_cannot_work(
     browser: Any, live_server: Any, sandbox: Any, transactional_db: Any
 ) -> None:
     """Without scripts (or without a clipboard) a Copy button would do nothing."""
-    team = Team.objects.create(name="E2E copy")
-    stored = TeamToken(team=team)
-    stored.set_token(SANDBOX_TOKEN)
-    stored.save()
-    User.objects.create_user("otto", password=PASSWORD)
-    Membership.objects.create(team=team, user=User.objects.get(username="otto"), role=Role.VIEWER)
+    member(team_with_token("E2E copy"), "otto", Role.VIEWER, PASSWORD)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 
-from panel.models import Membership, Role, Team, TeamToken
-from sandbox import start_sandbox
-from tests.e2e.conftest import SANDBOX_TOKEN, log_in
+from panel.models import Role
+from tests.e2e.conftest import log_in, member, team_with_token
 
 PASSWORD = "mona-password-1"
 # Screenshots for a human look at the layout; off unless asked for.
@@ -20,22 +18,8 @@ SHOTS = os.environ.get("E2E_SCREENSHOTS", "")
 
 
 @pytest.fixture
-def upstream(settings: Any) -> Iterator[Any]:
-    """A sandbox whose transitions last long enough to see a new server provisioning."""
-    with start_sandbox(tokens=(SANDBOX_TOKEN,), transition_seconds=60) as running:
-        settings.VPSORG_API_URL = running.api_url
-        yield running
-
-
-@pytest.fixture
 def manager(transactional_db: Any, upstream: Any) -> User:
-    team = Team.objects.create(name="E2E servers")
-    stored = TeamToken(team=team)
-    stored.set_token(SANDBOX_TOKEN)
-    stored.save()
-    user = User.objects.create_user("mona", password=PASSWORD)
-    Membership.objects.create(team=team, user=user, role=Role.MANAGER)
-    return user
+    return member(team_with_token("E2E servers"), "mona", Role.MANAGER, PASSWORD)
 
 
 def shot(page: Any, name: str) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
-
-from panel.models import Membership, Role, Team, TeamToken
-from tests.e2e.conftest import SANDBOX_TOKEN, log_in
+from panel.models import Role
+from tests.e2e.conftest import log_in, member, team_with_token
 
 
 def test_login_page_opens(page: Any, live_server: Any) -> None:
@@ -20,12 +18,7 @@ def test_login_page_opens(page: Any, live_server: Any) -> None:
 def test_login_shows_the_teams_servers_from_the_sandbox(
     page: Any, live_server: Any, sandbox: Any, db: Any
 ) -> None:
-    team = Team.objects.create(name="E2E")
-    stored = TeamToken(team=team)
-    stored.set_token(SANDBOX_TOKEN)
-    stored.save()
-    user = User.objects.create_user("eve", password="eve-password-1")
-    Membership.objects.create(team=team, user=user, role=Role.ADMIN)
+    member(team_with_token("E2E"), "eve", Role.ADMIN)
 
     log_in(page, live_server, "eve", "eve-password-1")
 

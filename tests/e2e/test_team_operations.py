@@ -5,42 +5,21 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 import requests
-from django.contrib.auth.models import User
 
-from panel.models import Membership, Role, Team, TeamToken
-from sandbox import start_sandbox
-from tests.e2e.conftest import SANDBOX_TOKEN, log_in
+from panel.models import Role, Team
+from tests.e2e.conftest import SANDBOX_TOKEN, log_in, member, team_with_token
 
 PASSWORD = "ops-password-1"
 
 
 @pytest.fixture
-def upstream(settings: Any) -> Iterator[Any]:
-    # Transitions long enough that a rebooted server is still rebooting when looked at.
-    with start_sandbox(tokens=(SANDBOX_TOKEN,), transition_seconds=60) as running:
-        settings.VPSORG_API_URL = running.api_url
-        yield running
-
-
-@pytest.fixture
 def team(transactional_db: Any, upstream: Any) -> Team:
-    team = Team.objects.create(name="E2E ops")
-    stored = TeamToken(team=team)
-    stored.set_token(SANDBOX_TOKEN)
-    stored.save()
-    return team
-
-
-def member(team: Team, username: str, role: Role) -> User:
-    user = User.objects.create_user(username, password=PASSWORD)
-    Membership.objects.create(team=team, user=user, role=role)
-    return user
+    return team_with_token("E2E ops")
 
 
 def seed(upstream: Any) -> list[dict[str, Any]]:
@@ -62,7 +41,7 @@ def test_a_bulk_reboot_of_a_mixed_selection_and_a_double_submit(
 ) -> None:
     from playwright.sync_api import expect
 
-    member(team, "oscar", Role.OPERATOR)
+    member(team, "oscar", Role.OPERATOR, PASSWORD)
     servers = seed(upstream)
     active = [s for s in servers if s["status"] == "active"][:3]
     stopped = next(s for s in servers if s["status"] == "stopped")
@@ -112,7 +91,7 @@ def test_a_bulk_reboot_of_a_mixed_selection_and_a_double_submit(
 def test_a_viewer_may_not_bulk_reboot(
     page: Any, live_server: Any, team: Team, upstream: Any
 ) -> None:
-    member(team, "vera", Role.VIEWER)
+    member(team, "vera", Role.VIEWER, PASSWORD)
     server = next(s for s in seed(upstream) if s["status"] == "active")
     log_in(page, live_server, "vera", PASSWORD)
     answer = page.goto(f"{live_server.url}/servers/bulk/?action=reboot&id={server['id']}")
@@ -125,7 +104,7 @@ def test_protecting_from_the_delete_page_then_every_delete_is_refused(
 ) -> None:
     from playwright.sync_api import expect
 
-    member(team, "mona", Role.MANAGER)
+    member(team, "mona", Role.MANAGER, PASSWORD)
     server = next(s for s in seed(upstream) if s["status"] == "active")
     delete_url = f"{live_server.url}/servers/{server['id']}/delete/"
     log_in(page, live_server, "mona", PASSWORD)
@@ -154,7 +133,7 @@ def test_protecting_from_the_delete_page_then_every_delete_is_refused(
 def test_the_exports_download_as_csv(
     page: Any, live_server: Any, team: Team, upstream: Any
 ) -> None:
-    member(team, "alice", Role.ADMIN)
+    member(team, "alice", Role.ADMIN, PASSWORD)
     servers = seed(upstream)
     log_in(page, live_server, "alice", PASSWORD)
     answer = page.request.get(f"{live_server.url}/servers/export.csv")
