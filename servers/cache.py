@@ -188,11 +188,16 @@ def _failed(key: str, exc: BaseException, lock: str | None) -> None:
         cache.delete(lock)
 
 
-def _settled(key: str, value: Any, known: str | None, lock: str | None) -> dict[str, Any]:
+def _settled(
+    key: str, value: Any, known: str | None, lock: str | None, *, departed_now: bool = True
+) -> dict[str, Any]:
     entry = {"at": clock(), "value": value}
     if known is not None and known.endswith(":list") and isinstance(value, list):
-        # Now, not later: this request's own live poll may say who left.
-        _remember_departed(known, value)
+        # A live poll says who left in its own answer: for it, now.
+        if departed_now:
+            _remember_departed(known, value)
+        else:
+            after_response.defer(lambda: _remember_departed(known, value))
     pending = after_response.scratch()
     if pending is not None:
         pending[key] = entry
@@ -343,23 +348,22 @@ def read_list_soon(team: Team) -> PendingList:
     page does what needs no servers (its queries, the page around the list) while VPS.org
     answers. Only the HTTP call and the decoding run in another thread (the request's
     context with it: the access log counts the call); the cache and the database are
-    touched by the calling thread alone. When another caller is already asking VPS.org,
-    `result()` waits for that answer as read_list() does.
+    touched by the calling thread alone, while the call travels.
+
+    The answer is this page's own, asked for when it was opened, even when another
+    caller is filling the shared entry too: it is stored all the same (the later one
+    wins), and the lock, if this read got it, makes the polls wait for it.
 
     Raises NoToken at once; VPS.org's errors come from `result()`."""
+    client = client_for(team)
+    future = _fetcher().submit(contextvars.copy_context().run, client.list_servers)
     prefix = _prefix(team)
     key = _list_key(team, None, None, prefix)
     known = _known_key(key, team, prefix)
-    lock = f"{key}:lock"
-    client = client_for(team)
     timeout = float(settings.VPSORG_TIMEOUT)
+    lock: str | None = f"{key}:lock"
     if not cache.add(lock, 1, timeout=max(1, round(3 * timeout))):
-        return PendingList(lambda: read_list(team, fresh=True))
-    try:
-        future = _fetcher().submit(contextvars.copy_context().run, client.list_servers)
-    except BaseException:
-        cache.delete(lock)
-        raise
+        lock = None  # another caller's; it releases it
 
     def result() -> tuple[list[vpsorg.Server], float]:
         try:
@@ -367,7 +371,8 @@ def read_list_soon(team: Team) -> PendingList:
         except BaseException as exc:
             _failed(key, exc, lock)
             raise
-        entry = _settled(key, value, known, lock)
+        # Who left since the last list: only the live polls say it, so after the answer.
+        entry = _settled(key, value, known, lock, departed_now=False)
         return value, float(entry["at"])
 
     return PendingList(result)

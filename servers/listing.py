@@ -250,6 +250,20 @@ def apply_filters(
     return search(servers, state.q)
 
 
+def filters_context(state: ListState) -> dict[str, Any]:
+    """What the filter form shows but the locations (they come from the servers)."""
+    return {
+        "state": state,
+        "clear_url": reverse("servers:list"),
+        "protected_choices": [
+            ("yes", gettext_lazy("Protected")),
+            ("no", gettext_lazy("Not protected")),
+        ],
+        "status_choices": [(s, status_rules.label(s)) for s in status_rules.FILTERABLE],
+        "per_page_choices": PER_PAGE_CHOICES,
+    }
+
+
 def results_context(
     request: Any,
     state: ListState,
@@ -285,17 +299,11 @@ def results_context(
         "headers": _sort_headers(state),
         "sort_choices": sort_choices(),
         "pager": _pager(state, page_obj),
-        "clear_url": reverse("servers:list"),
+        **filters_context(state),
         "can_operate": presenters.can_operate(request.membership),
         "filter_params": state.filter_params(),
         "export_url": _with_query(reverse("servers:export"), state.filter_params(), state.sort),
-        "protected_choices": [
-            ("yes", gettext_lazy("Protected")),
-            ("no", gettext_lazy("Not protected")),
-        ],
-        "status_choices": [(s, status_rules.label(s)) for s in status_rules.FILTERABLE],
         "location_choices": locations(servers, plans or [], state.location),
-        "per_page_choices": PER_PAGE_CHOICES,
         "stale": stale,
         "read_at": presenters.as_of(read_at) if read_at else None,
         "live": presenters.rows_poller(

@@ -52,7 +52,7 @@ from servers.forms import (
     SSHKeyForm,
     apply_api_errors,
 )
-from servers.listing import ListState, results_context
+from servers.listing import ListState, filters_context, results_context
 from servers.models import SSHKey
 from servers.presenters import card_context, not_found
 
@@ -108,9 +108,10 @@ def _plans_quietly(team: Team, started: float) -> list[vpsorg.Plan]:
         return []
 
 
-# Where the page around the list (base.html) takes the list's part: a "<" no escaped
-# value holds, so the marker is only ever where the template put it.
-_PAGE_SLOT = mark_safe("<panel-page-slot>")
+# Where the page rendered while VPS.org answers takes the parts that need the servers: a
+# "<" no escaped value holds, so a marker is only ever where the template put it.
+_PAGE_SLOT = mark_safe("<panel-results-slot>")
+_LOCATIONS_SLOT = mark_safe("<panel-locations-slot>")
 
 
 @require_GET
@@ -139,9 +140,9 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
     except vpsorg.VPSOrgError as exc:  # no token, or one that cannot be read
         pending, failure = None, exc
     if pending is not None and not fragment:
-        # While VPS.org answers: what needs no servers. The page around the list, and the
-        # plans if cached (else they are asked for below, once the list is in).
-        shell = render_to_string("servers/list.html", _shell_context(request), request)
+        # While VPS.org answers: what needs no servers. The page but the results and the
+        # locations, and the plans if cached (else asked for below, once the list is in).
+        shell = render_to_string("servers/list.html", _shell_context(request, state), request)
         plans = cached_plans(team)
     protected = protection.protected_ids(team)
     if pending is not None:
@@ -175,7 +176,8 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
             stale=stale,
             protected=protected,
         ),
-        **_shell_context(request),
+        "membership": request.membership,
+        "can_manage": _can_manage(request),
     }
     if isinstance(failure, NoToken | vpsorg.Unauthorized | vpsorg.Forbidden | TokenUnreadable):
         # Polling cannot help until an admin acts on the token.
@@ -188,18 +190,22 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
             push_url(response, state.url())
     else:
         if not shell:
-            shell = render_to_string("servers/list.html", _shell_context(request), request)
-        content = render_to_string("servers/list.html#content", context, request)
-        response = HttpResponse(shell.replace(_PAGE_SLOT, content, 1))
+            shell = render_to_string("servers/list.html", _shell_context(request, state), request)
+        results = render_to_string("servers/list.html#results", context, request)
+        options = render_to_string("servers/list.html#location_options", context, request)
+        page = shell.replace(_LOCATIONS_SLOT, options, 1).replace(_PAGE_SLOT, results, 1)
+        response = HttpResponse(page)
     # The same URL answers a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
 
 
-def _shell_context(request: TeamHttpRequest) -> dict[str, Any]:
-    """What list.html reads outside its content block (the page_slot stands for that)."""
+def _shell_context(request: TeamHttpRequest, state: ListState) -> dict[str, Any]:
+    """What list.html reads outside #results and the location options (slots)."""
     return {
+        **filters_context(state),
         "page_slot": _PAGE_SLOT,
+        "locations_slot": _LOCATIONS_SLOT,
         "membership": request.membership,
         "can_manage": _can_manage(request),
         "can_operate": presenters.can_operate(request.membership),
