@@ -608,11 +608,11 @@ def report(facts: dict[str, Any]) -> str:
             f"{row['direct_p95']:.1f}) | {ratio:.2f}x "
             f"| {row['target']} | {verdict(ratio <= row['limit'])} | {row['cpu_ms']:.1f} ms |"
         )
-    if "hit" in facts:
+    if "poll" in facts:
         lines += [
             "",
-            f"Cache hit, 100 servers (no upstream call): median {facts['hit']:.1f} ms; "
-            f"the cache's gain on a miss at 50 ms: {facts['gain']:.1f} ms.",
+            f"A live poll of that list (`/servers/status/`, from the team's shared cache, no "
+            f"upstream call): median {facts['poll']:.1f} ms.",
         ]
     if "polling" not in facts:
         return "\n".join(lines) + "\n"
@@ -741,14 +741,15 @@ def run(plan: Plan, mode: str) -> dict[str, Any]:
             print("1. 100 servers, 50 ms...", flush=True)
             measured = compare(miss_100, direct_100, plan.rounds_100, workers)
             comparisons.append(_row("1", "100 servers, 50 ms", *measured, "<= 1.2x", 1.2))
-            hits = Samples()
-            panel_100.get(LIST_URL)
+            # A page a person opens always asks VPS.org (issue 8); what the shared cache
+            # saves is the live poll's upstream call: its cost, from the cache.
+            poll_url, _ids = poll_request(panel_100.get(LIST_URL).text)
+            polls = Samples()
             for _ in range(plan.rounds_100):
                 started = time.perf_counter()
-                panel_100.get(LIST_URL)
-                hits.add((time.perf_counter() - started) * 1000)
-            facts["hit"] = hits.median
-            facts["gain"] = measured[0].median - hits.median
+                panel_100.get(poll_url, **{"HX-Request": "true"})
+                polls.add((time.perf_counter() - started) * 1000)
+            facts["poll"] = polls.median
             # The page as it opens: its first 25 rows (all 100 servers fetched all the same).
             default = page_miss(panel_100, seeded.team_100, 25, "/servers/")
             measured = compare(default, direct_100, plan.rounds_100, workers)
