@@ -9,6 +9,7 @@ templates/servers/_server.html (badge, buttons, row) and templates/servers/detai
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -177,6 +178,11 @@ def badge(status: str) -> Badge:
 # --- The list's rows --------------------------------------------------------------------
 
 
+# The server's fields a row shows as they come (its cells, its buttons' names and URLs).
+ROW_SERVER_FIELDS = ("id", "name", "status", "hostname", "ip_address", "location")
+_row_fields = operator.attrgetter(*ROW_SERVER_FIELDS)
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One row of the list: the server and what its cells show beyond its fields."""
@@ -199,14 +205,9 @@ class Row:
         VPS.org changes on every read): two rows with the same `shown()` render the same
         markup in one language, so fragments.rows renders each once per worker.
         tests/test_row_memo.py checks the template reads nothing left out here."""
-        server, plan = self.server, self.server.plan
+        plan = self.server.plan
         return (
-            server.id,
-            server.name,
-            server.status,
-            server.hostname,
-            server.ip_address,
-            server.location,
+            *_row_fields(self.server),
             None if plan is None else plan.name,
             self.badge,
             tuple(self.buttons),
@@ -268,12 +269,7 @@ class RowMaker:
         protected = server.id in self.protected
         plan, os = server.plan, server.os
         key = (
-            server.id,
-            server.name,
-            server.status,
-            server.hostname,
-            server.ip_address,
-            server.location,
+            *_row_fields(server),
             None if plan is None else (plan.name, plan.vcpus, plan.memory, plan.storage),
             None if os is None else os.name,
             server.created_at,
