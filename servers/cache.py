@@ -332,7 +332,7 @@ class PendingList:
 # in a master that forks), shared by its request threads.
 _fetchers: ThreadPoolExecutor | None = None
 _fetchers_lock = threading.Lock()
-FETCHERS = 8
+FETCHERS = 32  # idle threads cost nothing; more than a worker has request threads
 
 
 def _fetcher() -> ThreadPoolExecutor:

@@ -110,7 +110,7 @@ def _plans_quietly(team: Team, started: float) -> list[vpsorg.Plan]:
 
 # Where the page rendered while VPS.org answers takes the parts that need the servers: a
 # "<" no escaped value holds, so a marker is only ever where the template put it.
-_PAGE_SLOT = mark_safe("<panel-results-slot>")
+_RESULTS_SLOT = mark_safe("<panel-results-slot>")
 _LOCATIONS_SLOT = mark_safe("<panel-locations-slot>")
 
 
@@ -193,7 +193,7 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
             shell = render_to_string("servers/list.html", _shell_context(request, state), request)
         results = render_to_string("servers/list.html#results", context, request)
         options = render_to_string("servers/list.html#location_options", context, request)
-        page = shell.replace(_LOCATIONS_SLOT, options, 1).replace(_PAGE_SLOT, results, 1)
+        page = shell.replace(_LOCATIONS_SLOT, options, 1).replace(_RESULTS_SLOT, results, 1)
         response = HttpResponse(page)
     # The same URL answers a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
@@ -204,7 +204,7 @@ def _shell_context(request: TeamHttpRequest, state: ListState) -> dict[str, Any]
     """What list.html reads outside #results and the location options (slots)."""
     return {
         **filters_context(state),
-        "page_slot": _PAGE_SLOT,
+        "results_slot": _RESULTS_SLOT,
         "locations_slot": _LOCATIONS_SLOT,
         "membership": request.membership,
         "can_manage": _can_manage(request),
