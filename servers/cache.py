@@ -350,20 +350,24 @@ def read_list_soon(team: Team) -> PendingList:
     context with it: the access log counts the call); the cache and the database are
     touched by the calling thread alone, while the call travels.
 
-    The answer is this page's own, asked for when it was opened, even when another
-    caller is filling the shared entry too: it is stored all the same (the later one
-    wins), and the lock, if this read got it, makes the polls wait for it.
+    When another caller is already asking VPS.org (it holds the lock), `result()` waits
+    for that answer as read_list() does: under load, pages opened together share one
+    upstream call rather than each sending its own.
 
     Raises NoToken at once; VPS.org's errors come from `result()`."""
     client = client_for(team)
-    future = _fetcher().submit(contextvars.copy_context().run, client.list_servers)
     prefix = _prefix(team)
     key = _list_key(team, None, None, prefix)
     known = _known_key(key, team, prefix)
     timeout = float(settings.VPSORG_TIMEOUT)
-    lock: str | None = f"{key}:lock"
+    lock = f"{key}:lock"
     if not cache.add(lock, 1, timeout=max(1, round(3 * timeout))):
-        lock = None  # another caller's; it releases it
+        return PendingList(lambda: read_list(team, fresh=True))
+    try:
+        future = _fetcher().submit(contextvars.copy_context().run, client.list_servers)
+    except BaseException:
+        cache.delete(lock)
+        raise
 
     def result() -> tuple[list[vpsorg.Server], float]:
         try:

@@ -81,13 +81,17 @@ def test_no_token_is_said_at_once(db) -> None:
 
 
 @pytest.mark.django_db
-def test_a_page_takes_its_own_answer_while_another_caller_fills(team, api) -> None:
-    # Another worker holds the lock (a poll's fill): the page still gets the answer to its
-    # own question, stores it, and leaves the other's lock to its owner.
-    api.get(SERVERS, json=page([server_json(1, name="fresh")]))
+def test_while_another_caller_asks_the_answer_is_shared(team, api, monkeypatch) -> None:
+    # Another worker holds the lock (pages opened together, or a poll): this read waits
+    # for that answer and asks nothing itself.
     key = server_cache._list_key(team, None, None)
     django_cache.add(f"{key}:lock", "theirs", 30)
-    servers, _at = server_cache.read_list_soon(team).result()
-    assert [s.name for s in servers] == ["fresh"]
-    assert django_cache.get(key)["value"] == servers
+    pending = server_cache.read_list_soon(team)
+    monkeypatch.setattr(server_cache, "sleep", lambda _s: None)
+    now = server_cache.clock() + 1
+    monkeypatch.setattr(server_cache, "clock", lambda: now)
+    servers = [vpsorg.Server(id="9", name="theirs")]
+    django_cache.set(key, {"at": now + 0.5, "value": servers}, 60)
+    assert pending.result()[0] == servers
+    assert len(api.calls) == 0
     assert django_cache.get(f"{key}:lock") == "theirs"
