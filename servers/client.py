@@ -31,6 +31,7 @@ thread-safe) gets a pool large enough to keep all those connections alive betwee
 
 from __future__ import annotations
 
+import contextvars
 import http.client
 import http.cookiejar
 import io
@@ -1146,8 +1147,15 @@ class VPSOrgClient:
         # One small pool per list call, joined before returning: no thread outlives it.
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vpsorg-page") as pool:
             futures: dict[Future[Any], int] = {
+                # Each page in a copy of the caller's context: the access log counts it.
                 pool.submit(
-                    self._send, "GET", url, started=started, budget=budget, abandoned=abandoned
+                    contextvars.copy_context().run,
+                    self._send,
+                    "GET",
+                    url,
+                    started=started,
+                    budget=budget,
+                    abandoned=abandoned,
                 ): index
                 for index, url in enumerate(urls)
             }

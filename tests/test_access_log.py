@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 from django.test import Client
+from responses import matchers
 
 from tests.conftest import API, TOKEN, client_for, page, server_json
 
@@ -61,6 +62,21 @@ def test_a_page_that_asks_vpsorg_logs_one_line_with_its_upstream_calls(
     assert set(entry) == {
         "ts", "method", "path", "status", "duration_ms", "upstream_calls", "upstream_ms", "pid"
     }  # fmt: skip
+
+
+def test_pages_fetched_at_once_are_all_counted(access, api, viewer_user) -> None:
+    # 201 servers: pages 2 and 3 are asked for together, from threads of their own.
+    for number in (1, 2, 3):
+        ids = range((number - 1) * 100 + 1, min(number * 100, 201) + 1)
+        nxt = f"{API}/servers/?page={number + 1}&page_size=100" if number < 3 else None
+        body = {**page([server_json(i) for i in ids], nxt), "count": 201}
+        query = {"page_size": "100"} if number == 1 else {"page": str(number), "page_size": "100"}
+        api.get(f"{API}/servers/", json=body, match=[matchers.query_param_matcher(query)])
+    api.get(f"{API}/plans/", json=page([]))
+    assert client_for(viewer_user).get("/servers/").status_code == 200
+    (entry,) = access.entries()
+    assert len(api.calls) == 4
+    assert entry["upstream_calls"] == 4
 
 
 def test_a_cache_hit_logs_no_upstream_call(access, upstream, viewer_user) -> None:
