@@ -13,7 +13,9 @@
 
     function show(key, text) {
       var slot = summary.querySelector('[data-summary="' + key + '"]');
-      if (slot) slot.textContent = text || slot.dataset.empty || "";
+      if (!slot) return;
+      slot.textContent = text || slot.dataset.empty || "";
+      slot.classList.toggle("is-empty", !text);
     }
 
     function checked(name) {
