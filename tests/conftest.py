@@ -12,6 +12,7 @@ import responses
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from panel.models import Membership, Role, Team, TeamToken
 
@@ -29,6 +30,8 @@ def _api_url_and_cache(settings) -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+    # A request in another language (LocaleMiddleware) leaves it active in this thread.
+    translation.deactivate()
 
 
 def _member(team: Team, username: str, role: Role) -> User:
