@@ -153,6 +153,12 @@ def location(code: str) -> Location:
     return LOCATIONS.get(code) or Location(code)
 
 
+def location_choice(code: str) -> str:
+    """ "Frankfurt (eu-central)" for a filter's option; an unknown code as it comes."""
+    known = LOCATIONS.get(code)
+    return f"{known.city} ({code})" if known else code
+
+
 # --- Operating system families -------------------------------------------------------------
 # The create form groups the OS choice by family, as the consoles do. Matched on the
 # catalog name's start; anything else lands in "Other" (still offered).

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from servers import client as vpsorg
 from servers import presenters
 from servers import status as status_rules
-from servers.catalog import locations
+from servers.catalog import location_choice, locations
 from servers.protection import protected_ids
 
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -303,7 +303,10 @@ def results_context(
         "can_operate": presenters.can_operate(request.membership),
         "filter_params": state.filter_params(),
         "export_url": _with_query(reverse("servers:export"), state.filter_params(), state.sort),
-        "location_choices": locations(servers, plans or [], state.location),
+        "location_choices": [
+            (code, location_choice(code))
+            for code in locations(servers, plans or [], state.location)
+        ],
         "stale": stale,
         "read_at": presenters.as_of(read_at) if read_at else None,
         "live": presenters.rows_poller(

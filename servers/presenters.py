@@ -31,6 +31,7 @@ from servers import cache as server_cache
 from servers import client as vpsorg
 from servers import status as status_rules
 from servers.api import Problem
+from servers.catalog import location
 from servers.templatetags.server_format import ago_text, gigabytes, megabytes, plan_specs_text
 
 # Where a server is shown: a row of the list or the card of its detail page.
@@ -196,6 +197,8 @@ class Row:
     created_ago: str
     os_name: str
     digest: str
+    # "Frankfurt" for eu-central (servers.catalog.LOCATIONS); an unknown code as it comes.
+    location_title: str = ""
     # Delete protection (issue 12): the lock mark, and the bulk checkbox (operators and up).
     protected: bool = False
     selectable: bool = False
@@ -216,6 +219,7 @@ class Row:
             self.created_exact,
             self.created_ago,
             self.os_name,
+            self.location_title,
             self.protected,
             self.selectable,
         )
@@ -281,7 +285,7 @@ class RowMaker:
             if len(self.derived) >= DERIVED_SIZE:
                 self.derived.clear()
             self.derived[key] = derived
-        shown_badge, buttons, specs, iso, exact, os_name, digest = derived
+        shown_badge, buttons, specs, iso, exact, os_name, digest, place = derived
         created = server.created_at
         return Row(
             server=server,
@@ -293,12 +297,14 @@ class RowMaker:
             created_ago=ago_text(created, self.now, self.language) if created else "",
             os_name=os_name,
             digest=digest,
+            location_title=place,
             protected=protected,
             selectable=self.buttons.allowed,
         )
 
     def _derive(self, server: vpsorg.Server, protected: bool) -> tuple[Any, ...]:
-        """What __call__ unpacks: badge, buttons, plan specs, dates, OS name, digest."""
+        """What __call__ unpacks: badge, buttons, plan specs, dates, OS name, digest, the
+        location's name."""
         created = server.created_at
         if created is not None:
             utc = created.astimezone(UTC)
@@ -315,6 +321,7 @@ class RowMaker:
             exact,
             (server.os.name if server.os else "") or "",
             row_digest(server, protected),
+            location(server.location).title if server.location else "",
         )
 
 

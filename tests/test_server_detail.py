@@ -55,7 +55,9 @@ def test_every_field_the_api_gives(api, viewer_user) -> None:
     assert 'data-status="active"' in html
     assert "203.0.113.10" in html and "2001:0db8::1" in html
     assert 'data-copy="203.0.113.10"' in html and 'data-copy="2001:0db8::1"' in html
-    assert "web01.example.com" in html and "us-west" in html
+    assert "web01.example.com" in html
+    # The datacenter by its city and country, its code beside it.
+    assert "<dd>Los Angeles, United States <span" in html and ">us-west</span></dd>" in html
     assert "Standard VPS" in html and "2 vCPUs" in html and "4 GB RAM" in html
     assert "80 GB disk" in html and "2 TB bandwidth a month" in html
     assert "Ubuntu 22.04 LTS" in html

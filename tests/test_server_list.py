@@ -687,3 +687,33 @@ def test_the_live_poller_keeps_the_checkbox_and_sends_a_row_whose_lock_changed(
     assert 'id="select-1" form="bulk-form"' in changed
     assert "hx-preserve" in changed
     assert "Protected from deletion" in changed
+
+
+@pytest.mark.django_db
+def test_locations_are_named_by_their_city_and_an_unknown_one_as_it_comes(api, viewer_user) -> None:
+    mock_list(
+        api,
+        [
+            server_json(1, name="fra", location="eu-central"),
+            server_json(2, name="x", location="mars-1"),
+        ],
+    )
+    mock_plans(api, [plan_json(1, "Standard VPS", ["eu-central"])])
+    html = client_for(viewer_user).get("/servers/").content.decode()
+    rows = dict(zip(row_ids(html), re.findall(r"<tr id=.*?</tr>", html, flags=re.S), strict=True))
+    assert '>Frankfurt<span class="plan-specs">eu-central</span></td>' in rows["1"]
+    assert '<td data-label="Location" class="cell-nowrap">mars-1</td>' in rows["2"]
+    select = html.split('id="filter-location"')[1].split("</select>")[0]
+    assert '<option value="eu-central">Frankfurt (eu-central)</option>' in select
+    assert '<option value="mars-1">mars-1</option>' in select
+
+
+@pytest.mark.django_db
+def test_location_names_are_translated(api, viewer_user) -> None:
+    mock_list(api, [server_json(1, name="gru", location="sa-east")])
+    mock_plans(api, [])
+    c = client_for(viewer_user)
+    c.cookies["django_language"] = "pt-br"
+    html = c.get("/servers/").content.decode()
+    assert '>São Paulo<span class="plan-specs">sa-east</span>' in html
+    assert "São Paulo (sa-east)" in html

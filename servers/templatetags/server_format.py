@@ -14,6 +14,7 @@ from django.utils.formats import number_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from servers.catalog import Location, location
 from servers.money import money
 
 register = template.Library()
@@ -151,6 +152,12 @@ def plan_specs_text(plan: Any, language: str | None) -> str:
 
 # --- The list's cells ----------------------------------------------------------------------
 # The list's rows (templates/servers/_server.jinja.html) take these words once per render.
+
+
+@register.filter
+def place(code: str) -> Location:
+    """`{% with place=server.location|place %}`: the datacenter's city and country."""
+    return location(code)
 
 
 @lru_cache(maxsize=16)
