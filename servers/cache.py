@@ -242,6 +242,13 @@ def departed_names(team: Team) -> dict[str, str]:
         return {}
 
 
+def _take_lock(lock: str) -> bool:
+    """Whether this caller is the one to ask VPS.org (the single flight's lock). The lock
+    outlives any honest fetch (a list may take a few timeouts), so a crashed holder only
+    delays the others until it expires."""
+    return cache.add(lock, 1, timeout=max(1, round(3 * float(settings.VPSORG_TIMEOUT))))
+
+
 def _cached(
     key: str,
     fetch: Callable[[], Any],
@@ -261,9 +268,7 @@ def _cached(
         return entry
     timeout = float(settings.VPSORG_TIMEOUT)
     lock = f"{key}:lock"
-    # The lock outlives any honest fetch (a list may take a few timeouts), so a
-    # crashed holder only delays the others until it expires.
-    if cache.add(lock, 1, timeout=max(1, round(3 * timeout))):
+    if _take_lock(lock):
         return _fill(key, fetch, known, lock)
     # Another caller is asking VPS.org right now: wait for its answer rather than ask
     # again, but no longer than one upstream timeout, so the request still answers
@@ -359,9 +364,8 @@ def read_list_soon(team: Team) -> PendingList:
     prefix = _prefix(team)
     key = _list_key(team, None, None, prefix)
     known = _known_key(key, team, prefix)
-    timeout = float(settings.VPSORG_TIMEOUT)
     lock = f"{key}:lock"
-    if not cache.add(lock, 1, timeout=max(1, round(3 * timeout))):
+    if not _take_lock(lock):
         return PendingList(lambda: read_list(team, fresh=True))
     try:
         future = _fetcher().submit(contextvars.copy_context().run, client.list_servers)
