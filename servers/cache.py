@@ -322,15 +322,8 @@ def read_list(
     return _unwrap(entry), float(entry["at"])
 
 
-class PendingList:
-    """A fresh read of the team's list on its way (read_list_soon); `result()` waits."""
-
-    def __init__(self, result: Callable[[], tuple[list[vpsorg.Server], float]]) -> None:
-        self._result = result
-
-    def result(self) -> tuple[list[vpsorg.Server], float]:
-        """read_list()'s answer, or the VPSOrgError it would raise."""
-        return self._result()
+# read_list()'s answer when called, or the VPSOrgError it would raise (read_list_soon).
+PendingList = Callable[[], tuple[list[vpsorg.Server], float]]
 
 
 # The fetches of read_list_soon(), one thread each; made in the worker that uses them (not
@@ -349,24 +342,24 @@ def _fetcher() -> ThreadPoolExecutor:
 
 
 def read_list_soon(team: Team) -> PendingList:
-    """read_list(team, fresh=True), asked for now and answered by `result()`: the list
+    """read_list(team, fresh=True), asked for now and answered when called: the list
     page does what needs no servers (its queries, the page around the list) while VPS.org
     answers. Only the HTTP call and the decoding run in another thread (the request's
     context with it: the access log counts the call); the cache and the database are
     touched by the calling thread alone, while the call travels.
 
-    When another caller is already asking VPS.org (it holds the lock), `result()` waits
+    When another caller is already asking VPS.org (it holds the lock), the call waits
     for that answer as read_list() does: under load, pages opened together share one
     upstream call rather than each sending its own.
 
-    Raises NoToken at once; VPS.org's errors come from `result()`."""
+    Raises NoToken at once; VPS.org's errors come from the call."""
     client = client_for(team)
     prefix = _prefix(team)
     key = _list_key(team, None, None, prefix)
     known = _known_key(key, team, prefix)
     lock = f"{key}:lock"
     if not _take_lock(lock):
-        return PendingList(lambda: read_list(team, fresh=True))
+        return lambda: read_list(team, fresh=True)
     try:
         future = _fetcher().submit(contextvars.copy_context().run, client.list_servers)
     except BaseException:
@@ -383,7 +376,7 @@ def read_list_soon(team: Team) -> PendingList:
         entry = _settled(key, value, known, lock, departed_now=False)
         return value, float(entry["at"])
 
-    return PendingList(result)
+    return result
 
 
 def list_entry_age(team: Team) -> tuple[list[vpsorg.Server], float] | None:

@@ -132,8 +132,8 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
     # share one entry. A page navigated to asks VPS.org now (refreshing the shared
     # entry); a filter change within the page may take one a moment old.
     try:
-        pending = (
-            server_cache.PendingList(lambda: server_cache.read_list(team))
+        pending: server_cache.PendingList | None = (
+            (lambda: server_cache.read_list(team))
             if fragment
             else server_cache.read_list_soon(team)
         )
@@ -147,7 +147,7 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
     protected = protection.protected_ids(team)
     if pending is not None:
         try:
-            servers, read_at = pending.result()
+            servers, read_at = pending()
         except vpsorg.VPSOrgError as exc:
             failure = exc
     if failure is not None:

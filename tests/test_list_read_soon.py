@@ -51,7 +51,7 @@ def test_the_page_is_prepared_while_vpsorg_answers(api, viewer_user, monkeypatch
 @pytest.mark.django_db
 def test_an_answer_is_cached_for_the_polls_and_the_lock_released(team, api) -> None:
     api.get(SERVERS, json=page([server_json(1), server_json(2)]))
-    servers, read_at = server_cache.read_list_soon(team).result()
+    servers, read_at = server_cache.read_list_soon(team)()
     assert [s.id for s in servers] == ["1", "2"]
     key = server_cache._list_key(team, None, None)
     assert django_cache.get(key)["at"] == read_at
@@ -62,11 +62,11 @@ def test_an_answer_is_cached_for_the_polls_and_the_lock_released(team, api) -> N
 
 
 @pytest.mark.django_db
-def test_an_upstream_failure_comes_from_result_cached_and_unlocked(team, api) -> None:
+def test_an_upstream_failure_comes_from_the_call_cached_and_unlocked(team, api) -> None:
     api.get(SERVERS, status=503, json={"detail": "maintenance"})
     pending = server_cache.read_list_soon(team)
     with pytest.raises(vpsorg.VPSOrgError):
-        pending.result()
+        pending()
     key = server_cache._list_key(team, None, None)
     assert "error" in django_cache.get(key)
     assert django_cache.get(f"{key}:lock") is None
@@ -92,6 +92,6 @@ def test_while_another_caller_asks_the_answer_is_shared(team, api, monkeypatch) 
     monkeypatch.setattr(server_cache, "clock", lambda: now)
     servers = [vpsorg.Server(id="9", name="theirs")]
     django_cache.set(key, {"at": now + 0.5, "value": servers}, 60)
-    assert pending.result()[0] == servers
+    assert pending()[0] == servers
     assert len(api.calls) == 0
     assert django_cache.get(f"{key}:lock") == "theirs"
