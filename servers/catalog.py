@@ -131,6 +131,11 @@ class Location:
             return _("%(city)s, %(country)s") % {"city": self.city, "country": self.country}
         return self.title
 
+    @property
+    def choice(self) -> str:
+        """ "Frankfurt (eu-central)" for a filter's option (or the bare code)."""
+        return f"{self.city} ({self.code})" if self.city else self.code
+
 
 LOCATIONS: dict[str, Location] = {
     loc.code: loc
@@ -151,12 +156,6 @@ LOCATIONS: dict[str, Location] = {
 
 def location(code: str) -> Location:
     return LOCATIONS.get(code) or Location(code)
-
-
-def location_choice(code: str) -> str:
-    """ "Frankfurt (eu-central)" for a filter's option; an unknown code as it comes."""
-    known = LOCATIONS.get(code)
-    return f"{known.city} ({code})" if known else code
 
 
 # --- Operating system families -------------------------------------------------------------

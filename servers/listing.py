@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from servers import client as vpsorg
 from servers import presenters
 from servers import status as status_rules
-from servers.catalog import location_choice, locations
+from servers.catalog import location, locations
 from servers.protection import protected_ids
 
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -290,7 +290,7 @@ def results_context(
         state = replace(state, page=page_obj.number)
     rows = presenters.rows(page_obj.object_list, request.membership, protected)
     return {
-        "state": state,
+        **filters_context(state),
         "servers": page_obj.object_list,
         "rows": rows,
         "page_obj": page_obj,
@@ -299,12 +299,11 @@ def results_context(
         "headers": _sort_headers(state),
         "sort_choices": sort_choices(),
         "pager": _pager(state, page_obj),
-        **filters_context(state),
         "can_operate": presenters.can_operate(request.membership),
         "filter_params": state.filter_params(),
         "export_url": _with_query(reverse("servers:export"), state.filter_params(), state.sort),
         "location_choices": [
-            (code, location_choice(code))
+            (code, location(code).choice)
             for code in locations(servers, plans or [], state.location)
         ],
         "stale": stale,
