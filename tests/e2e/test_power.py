@@ -498,6 +498,10 @@ def test_an_outage_keeps_the_last_rows_marked_and_recovers(
     stale = page.locator("#stale-note")
     expect(stale).to_contain_text("Not current.")
     expect(stale).to_contain_text("Shown as of")
+    expect(stale).to_contain_text("VPS.org is having trouble right now.")
+    # Said once: the paused notice keeps only its retry, not the time and problem again.
+    expect(live).to_contain_text("Updates paused, retrying in")
+    expect(live.locator(".live-paused-why")).to_be_hidden()
     expect(page.locator("tr[data-server-id]")).to_have_count(rows_before)
     expect(page.locator("#filter-location option")).not_to_have_count(1)  # options kept
     page.screenshot(path="/tmp/e2e-power-outage.png", full_page=True)
