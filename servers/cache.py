@@ -331,6 +331,8 @@ PendingList = Callable[[], tuple[list[vpsorg.Server], float]]
 _fetchers: ThreadPoolExecutor | None = None
 _fetchers_lock = threading.Lock()
 FETCHERS = 32  # idle threads cost nothing; more than a worker has request threads
+# The longest read_list_soon() waits for its request to leave (a slow connect).
+SEND_WAIT = 0.2
 
 
 def _fetcher() -> ThreadPoolExecutor:
@@ -346,7 +348,8 @@ def read_list_soon(team: Team) -> PendingList:
     page does what needs no servers (its queries, the page around the list) while VPS.org
     answers. Only the HTTP call and the decoding run in another thread (the request's
     context with it: the access log counts the call); the cache and the database are
-    touched by the calling thread alone, while the call travels.
+    touched by the calling thread alone, while the call travels. It returns once the
+    request has left (at most SEND_WAIT).
 
     When another caller is already asking VPS.org (it holds the lock), the call waits
     for that answer as read_list() does: under load, pages opened together share one
@@ -360,11 +363,18 @@ def read_list_soon(team: Team) -> PendingList:
     lock = f"{key}:lock"
     if not _take_lock(lock):
         return lambda: read_list(team, fresh=True)
+    sent = threading.Event()
+    context = contextvars.copy_context()
+    context.run(vpsorg.request_sent.set, sent)
     try:
-        future = _fetcher().submit(contextvars.copy_context().run, client.list_servers)
+        future = _fetcher().submit(context.run, client.list_servers)
     except BaseException:
         cache.delete(lock)
         raise
+    # Until the request has left, the caller's work would only hold up the thread that
+    # sends it (they share one interpreter lock): wait for it, or for the call to end.
+    future.add_done_callback(lambda _future: sent.set())
+    sent.wait(SEND_WAIT)
 
     def result() -> tuple[list[vpsorg.Server], float]:
         try:

@@ -598,6 +598,13 @@ def _parse_retry_after(value: str | None) -> float | None:
 
 _attempt = threading.local()
 
+# Set by a caller that goes on with other work while a call travels (servers.cache's
+# read_list_soon): each response object of the call sets the event as it is built, that
+# is once its request has been written and before its answer is awaited.
+request_sent: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "request_sent", default=None
+)
+
 
 @dataclass(slots=True)
 class _Deadline:
@@ -662,6 +669,9 @@ class _DeadlineReader(io.RawIOBase):
 class _DeadlineHTTPResponse(http.client.HTTPResponse):
     def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
         super().__init__(sock, *args, **kwargs)
+        sent = request_sent.get()
+        if sent is not None:
+            sent.set()
         deadline: _Deadline | None = getattr(_attempt, "deadline", None)
         if deadline is not None:
             self.fp = io.BufferedReader(_DeadlineReader(self.fp, sock, deadline))

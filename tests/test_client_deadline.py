@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from servers.api import maybe_applied
-from servers.client import DeadlineExceeded, Unavailable, VPSOrgClient
+from servers.client import DeadlineExceeded, Unavailable, VPSOrgClient, request_sent
 from tests.local_upstream import Answer, Request, client_threads, local_upstream, wait_until
 from tests.vpsorg_docs import DETAIL_EXAMPLE, LIST_EXAMPLE, action_example
 
@@ -229,3 +229,25 @@ def test_the_deadline_holds_over_tls(tls_server: ssl.SSLContext, how: str) -> No
     assert upstream.url.startswith("https://")
     assert isinstance(error, Unavailable) and isinstance(error.__cause__, DeadlineExceeded)
     assert T - 0.05 <= took < T + SLACK
+
+
+def test_a_call_says_its_request_left_before_it_awaits_the_answer() -> None:
+    # The answer waits for the client's word that the request was written: a word given
+    # only once the answer had come would never come at all.
+    sent = threading.Event()
+    heard: list[bool] = []
+
+    def route(request: Request) -> Answer:
+        heard.append(sent.wait(5))
+        return Answer(body=DETAIL_EXAMPLE)
+
+    with local_upstream(route) as upstream:
+        client = VPSOrgClient(TOKEN, base_url=upstream.url, timeout=T)
+        token = request_sent.set(sent)
+        try:
+            server = client.get_server(12345)
+        finally:
+            request_sent.reset(token)
+        client.close()
+    assert heard == [True]
+    assert server.name == DETAIL_EXAMPLE["name"]

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 
 import pytest
 from django.core.cache import cache as django_cache
@@ -14,6 +16,7 @@ from servers import client as vpsorg
 from servers import protection
 from servers.api import NoToken
 from tests.conftest import API, client_for, page, server_json
+from tests.local_upstream import Answer, Request, local_upstream, wait_until
 
 SERVERS = f"{API}/servers/"
 
@@ -95,3 +98,42 @@ def test_while_another_caller_asks_the_answer_is_shared(team, api, monkeypatch) 
     assert pending()[0] == servers
     assert len(api.calls) == 0
     assert django_cache.get(f"{key}:lock") == "theirs"
+
+
+@pytest.mark.django_db
+def test_the_caller_goes_on_once_the_request_has_left(team, settings, monkeypatch) -> None:
+    # VPS.org answers only when the test says so: read_list_soon can come back before the
+    # answer only on the client's word that the request was written (SEND_WAIT, its
+    # bound, and the call's timeout are far longer than the test's bounds).
+    release = threading.Event()
+
+    def route(request: Request) -> Answer:
+        assert release.wait(10)
+        return Answer(body=page([server_json(1, name="web-01")]))
+
+    monkeypatch.setattr(server_cache, "SEND_WAIT", 60.0)
+    with local_upstream(route) as upstream:
+        settings.VPSORG_API_URL = upstream.url + "/api/v1"
+        settings.VPSORG_TIMEOUT = 60
+        started = time.monotonic()
+        pending = server_cache.read_list_soon(team)
+        assert time.monotonic() - started < 10
+        assert wait_until(lambda: len(upstream.requests) == 1)  # it had left, and once
+        release.set()
+        servers, _at = pending()
+    assert [s.name for s in servers] == ["web-01"]
+
+
+@pytest.mark.django_db
+def test_a_request_that_cannot_leave_does_not_hold_the_caller(team, settings, monkeypatch) -> None:
+    # Nothing listens on the port: the call fails before any request is written, and
+    # the caller hears so at once rather than after SEND_WAIT.
+    monkeypatch.setattr(server_cache, "SEND_WAIT", 60.0)
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        settings.VPSORG_API_URL = f"http://127.0.0.1:{unused.getsockname()[1]}/api/v1"
+    started = time.monotonic()
+    pending = server_cache.read_list_soon(team)
+    assert time.monotonic() - started < 10
+    with pytest.raises(vpsorg.Unavailable):
+        pending()
