@@ -3,16 +3,22 @@ the power buttons) for the Django templates (servers_tags) and the live endpoint
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.template import engines
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from markupsafe import Markup, escape
 
+from servers import client as vpsorg
 from servers.presenters import Badge, PowerButton, Row
 from servers.templatetags.server_format import row_labels
 
@@ -52,15 +58,24 @@ def row(value: Row, csrf_token: str, *, oob: bool = False) -> SafeString:
 _ROWS_MEMO: dict[tuple[Any, ...], str] = {}
 ROWS_MEMO_SIZE = 5000
 # Put in unescaped (Markup): escaped values never hold a "<", so the marker is only ever
-# where the template put the token.
-_CSRF_MARK = Markup("<csrf-token>")
+# where the template put the token. Passed as the token itself, it stays in the markup
+# (results_memo), for with_csrf() to replace.
+CSRF_MARK = Markup("<csrf-token>")
+
+
+def with_csrf(markup: str, request: HttpRequest) -> str:
+    """Markup rendered with CSRF_MARK for its token, with the request's token instead."""
+    if CSRF_MARK not in markup:
+        return markup
+    return markup.replace(CSRF_MARK, escape(get_token(request)))
 
 
 def rows(values: Sequence[Row], csrf_token: str, *, oob: bool = False) -> SafeString:
+    keep_mark = csrf_token is CSRF_MARK
     language = get_language()
     servers_url = reverse("servers:list")
     csrf = _csrf(csrf_token)
-    mark = _CSRF_MARK if csrf else ""
+    mark = CSRF_MARK if csrf else ""
     memo = _ROWS_MEMO
     parts = []
     for value in values:
@@ -74,10 +89,66 @@ def rows(values: Sequence[Row], csrf_token: str, *, oob: bool = False) -> SafeSt
             memo[key] = markup
         parts.append(markup)
     joined = "".join(parts)
-    return _safe(joined.replace(mark, escape(csrf)) if mark else joined)
+    return _safe(joined.replace(mark, escape(csrf)) if mark and not keep_mark else joined)
 
 
 def _csrf(token: Any) -> str:
     # Django's stand-in when no token was made for the request.
     value = str(token or "")
     return "" if value == "NOTPROVIDED" else value
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedResults:
+    """The list's results as rendered for one answer of VPS.org (results_memo)."""
+
+    servers: list[vpsorg.Server]
+    # Rendered with CSRF_MARK for the token and a slot for the live poller, whose URL
+    # carries the time of the answer: both are put in per request.
+    markup: str
+    # What else the page needs of that render: the state it showed (its page clamped to
+    # the pages there are) and the rows' (id, digest) pairs, for the poller.
+    state: Any
+    seen: tuple[tuple[str, str], ...]
+    rendered_at: float = 0.0
+
+
+class ResultsMemo:
+    """The list's results last rendered in this worker, by who looks at what (the team,
+    the viewer's role, the language, the filters and page, the protected servers).
+
+    A page asks VPS.org afresh every time and mostly hears the same servers again (a
+    reload, a return to the list, a teammate with the same role): when the answer
+    equals, server for server, the one rendered at most `seconds` ago, that markup is
+    used again instead of the rows' context and the template. Relative times ("2
+    minutes ago") are then right to within `seconds`; a render with a server in
+    transition is not kept (its poller counts the time since). Bounded: emptied when
+    full, like the rows' memo; its entries are a page of markup each.
+    """
+
+    def __init__(self, seconds: float, size: int, clock: Callable[[], float]) -> None:
+        self.seconds = seconds
+        self.size = size
+        self.clock = clock
+        self._entries: dict[Hashable, RenderedResults] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, servers: list[vpsorg.Server]) -> RenderedResults | None:
+        entry = self._entries.get(key)
+        if entry is None or self.clock() - entry.rendered_at > self.seconds:
+            return None
+        return entry if entry.servers == servers else None
+
+    def keep(self, key: Hashable, entry: RenderedResults) -> None:
+        entry = replace(entry, rendered_at=self.clock())
+        with self._lock:
+            if len(self._entries) >= self.size and key not in self._entries:
+                self._entries.clear()
+            self._entries[key] = entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+results_memo = ResultsMemo(seconds=10.0, size=32, clock=time.monotonic)

@@ -264,6 +264,15 @@ def filters_context(state: ListState) -> dict[str, Any]:
     }
 
 
+def location_choices(
+    servers: list[vpsorg.Server], plans: list[vpsorg.Plan] | None, state: ListState
+) -> list[tuple[str, str]]:
+    """The location filter's choices: where the servers and the plans are."""
+    return [
+        (code, location(code).choice) for code in locations(servers, plans or [], state.location)
+    ]
+
+
 def results_context(
     request: Any,
     state: ListState,
@@ -302,10 +311,7 @@ def results_context(
         "can_operate": presenters.can_operate(request.membership),
         "filter_params": state.filter_params(),
         "export_url": _with_query(reverse("servers:export"), state.filter_params(), state.sort),
-        "location_choices": [
-            (code, location(code).choice)
-            for code in locations(servers, plans or [], state.location)
-        ],
+        "location_choices": location_choices(servers, plans, state),
         "stale": stale,
         "read_at": presenters.as_of(read_at) if read_at else None,
         "live": presenters.rows_poller(

@@ -25,6 +25,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url, reswap, retarget
@@ -35,7 +36,7 @@ from panel.models import Role, Team
 from panel.teams import team_required
 from servers import cache as server_cache
 from servers import client as vpsorg
-from servers import presenters, protection
+from servers import fragments, presenters, protection
 from servers.api import NoToken, TokenUnreadable, client_for, error_message, maybe_applied
 from servers.api import problem as problem_of
 from servers.catalog import (
@@ -52,7 +53,7 @@ from servers.forms import (
     SSHKeyForm,
     apply_api_errors,
 )
-from servers.listing import ListState, filters_context, results_context
+from servers.listing import ListState, filters_context, location_choices, results_context
 from servers.models import SSHKey
 from servers.presenters import card_context, not_found
 
@@ -112,6 +113,7 @@ def _plans_quietly(team: Team, started: float) -> list[vpsorg.Plan]:
 # "<" no escaped value holds, so a marker is only ever where the template put it.
 _RESULTS_SLOT = mark_safe("<panel-results-slot>")
 _LOCATIONS_SLOT = mark_safe("<panel-locations-slot>")
+_POLLER_SLOT = mark_safe("<panel-poller-slot>")
 
 
 @require_GET
@@ -162,42 +164,77 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
         # only from their cache.
         plans = (cached_plans(team) or []) if failure else _plans_quietly(team, started)
 
-    problem = problem_of(failure, retrying=True) if failure else None
-    context = {
-        **_upstream_context(failure, retrying=True),
-        **results_context(
-            request,
-            state,
-            servers,
-            plans=plans,
-            read_at=read_at,
-            errors=1 if failure else 0,
-            problem=problem,
-            stale=stale,
-            protected=protected,
-        ),
-        "membership": request.membership,
-        "can_manage": _can_manage(request),
-    }
-    if isinstance(failure, NoToken | vpsorg.Unauthorized | vpsorg.Forbidden | TokenUnreadable):
-        # Polling cannot help until an admin acts on the token.
-        context["live"] = presenters.STOPPED
-    state = context["state"]
+    # The same answer, seen the same way, a moment ago: its markup again (ResultsMemo).
+    memo_key = (
+        None
+        if failure
+        else (team.pk, request.membership.role, get_language(), state, frozenset(protected))
+    )
+    reused = fragments.results_memo.get(memo_key, servers) if memo_key else None
+    if reused is not None:
+        state = reused.state
+        live = presenters.list_poller(
+            state.params(), team.pk, seen=reused.seen, busy_ids=(), read_at=read_at
+        )
+        markup = reused.markup
+    else:
+        markup, state, live = _render_results(
+            request, state, servers, failure, memo_key,
+            plans=plans, read_at=read_at, stale=stale, protected=protected,
+        )  # fmt: skip
+    poller = render_to_string("servers/_live.html#poller", {"live": live, "poller_id": "live-list"})
+    results = fragments.with_csrf(markup.replace(_POLLER_SLOT, poller, 1), request)
     if fragment:
-        response = render(request, "servers/list.html#results", context)
+        response = HttpResponse(results)
         if request.htmx.trigger in ("filters", "sort-select"):
             # The form sends every field, empty ones too; push the tidy URL instead.
             push_url(response, state.url())
     else:
         if not shell:
             shell = render_to_string("servers/list.html", _shell_context(request, state), request)
-        results = render_to_string("servers/list.html#results", context, request)
-        options = render_to_string("servers/list.html#location_options", context, request)
+        options = render_to_string(
+            "servers/list.html#location_options",
+            {"location_choices": location_choices(servers, plans, state), "state": state},
+        )
         page = shell.replace(_LOCATIONS_SLOT, options, 1).replace(_RESULTS_SLOT, results, 1)
         response = HttpResponse(page)
     # The same URL answers a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _render_results(
+    request: TeamHttpRequest,
+    state: ListState,
+    servers: list[vpsorg.Server],
+    failure: vpsorg.VPSOrgError | None,
+    memo_key: tuple[Any, ...] | None,
+    **shown: Any,
+) -> tuple[str, ListState, presenters.Poller]:
+    """The list's #results (with the poller's slot and the CSRF marker), the state it
+    showed and its poller; kept for the next same answer when it has a key and no server
+    in transition."""
+    problem = problem_of(failure, retrying=True) if failure else None
+    errors = 1 if failure else 0
+    context = {
+        **_upstream_context(failure, retrying=True),
+        **results_context(request, state, servers, errors=errors, problem=problem, **shown),
+        "membership": request.membership,
+        "can_manage": _can_manage(request),
+        "poller_slot": _POLLER_SLOT,
+        "csrf_token": fragments.CSRF_MARK,
+    }
+    if isinstance(failure, NoToken | vpsorg.Unauthorized | vpsorg.Forbidden | TokenUnreadable):
+        # Polling cannot help until an admin acts on the token.
+        context["live"] = presenters.STOPPED
+    markup = render_to_string("servers/list.html#results", context, request)
+    rows = context["rows"]
+    if memo_key is not None and all(row.badge.settled for row in rows):
+        seen = tuple((row.server.id, row.digest) for row in rows)
+        fragments.results_memo.keep(
+            memo_key, fragments.RenderedResults(servers, markup, context["state"], seen)
+        )
+    return markup, context["state"], context["live"]
 
 
 def _shell_context(request: TeamHttpRequest, state: ListState) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import translation
 
 from panel.models import Membership, Role, Team, TeamToken
+from servers.fragments import results_memo
 
 API = "http://vpsorg.test/api/v1"
 TOKEN = "team-secret-token-abcd1234"
@@ -28,8 +29,12 @@ def _api_url_and_cache(settings) -> Iterator[None]:
     # The production hasher costs ~0.3 s per user created or logged in; tests need no strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
+    # The list's rendered results, per worker (servers.fragments.ResultsMemo): a test's
+    # team has the same pk as the last test's.
+    results_memo.clear()
     yield
     cache.clear()
+    results_memo.clear()
     # A request in another language (LocaleMiddleware) leaves it active in this thread.
     translation.deactivate()
 
