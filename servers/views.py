@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url, reswap, retarget
 
+from panel import after_response
 from panel.audit import Action, changes_between, entries_for_server, record
 from panel.http import TeamHttpRequest
 from panel.models import Role, Team
@@ -158,7 +159,8 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
             servers, read_at = known
             stale = True
     else:
-        learn_operating_systems(servers)
+        # The catalog's gain, not the page's: after the answer.
+        after_response.defer(lambda: learn_operating_systems(servers))
     if not fragment and not isinstance(failure, NoToken) and plans is None:
         # Only the full page has the location filter; during an outage the plans come
         # only from their cache.
