@@ -758,6 +758,12 @@ def _api_int(value: int | str) -> int | str:
     return value
 
 
+# The list pages last parsed, in this process, by their bytes (and declared encoding):
+# a list read again mostly comes back byte for byte the same. Shared, so only for callers
+# that only read them (the list code). Bounded: emptied when full.
+_PARSED_PAGES: dict[tuple[str | None, bytes], Any] = {}
+PARSED_PAGES_SIZE = 16
+
 # The servers last built from a list's items, in this process: a list read again mostly
 # comes back the same, item for item, and building 100 servers costs more than comparing
 # their items (dicts, compared in C). The servers are frozen, so the ones built before
@@ -881,7 +887,10 @@ class VPSOrgClient:
         started: float | None = None,
         budget: float | None = None,
         abandoned: threading.Event | None = None,
+        read_only: bool = False,
     ) -> Any:
+        """`read_only`: the caller only reads the answer, which may then be the one
+        parsed from an earlier byte-identical answer (list pages, _PARSED_PAGES)."""
         method = method.upper()
         if not _TOKEN_RE.fullmatch(self._token):
             raise Unauthorized(
@@ -939,7 +948,7 @@ class VPSOrgClient:
                 self._sleep(retries[attempt])
                 attempt += 1
                 continue
-            return self._handle(response, method)
+            return self._handle(response, method, read_only=read_only)
 
     def _may_retry(
         self,
@@ -991,16 +1000,25 @@ class VPSOrgClient:
             message += " The change may or may not have been applied; check before retrying."
         return Unavailable(message, status=None)
 
-    def _handle(self, response: requests.Response, method: str) -> Any:
+    def _handle(self, response: requests.Response, method: str, *, read_only: bool = False) -> Any:
         status = response.status_code
         if 200 <= status < 300:
             if status == 204 or not response.content:
                 return None
+            key = (response.encoding, response.content) if read_only else None
+            parsed = _PARSED_PAGES.get(key) if key else None
+            if parsed is not None:
+                return parsed
             try:
-                return response.json()
+                parsed = response.json()
             # json raises RecursionError, not ValueError, for arrays nested too deep.
             except (ValueError, RecursionError) as exc:
                 raise self._unreadable(method, status) from exc
+            if key:
+                if len(_PARSED_PAGES) >= PARSED_PAGES_SIZE:
+                    _PARSED_PAGES.clear()
+                _PARSED_PAGES[key] = parsed
+            return parsed
 
         body: Any = None
         if response.content:
@@ -1090,6 +1108,7 @@ class VPSOrgClient:
             params={**params, "page_size": PAGE_SIZE},
             started=started,
             budget=budget,
+            read_only=True,
         )
         if isinstance(first, list):
             items: list[Any] = first
@@ -1122,7 +1141,7 @@ class VPSOrgClient:
                 # Showing a silently truncated list would be worse than an error.
                 raise self._too_many_pages()
             # The next link already carries the page and page_size.
-            body = self._send("GET", url, started=started, budget=budget)
+            body = self._send("GET", url, started=started, budget=budget, read_only=True)
             pages += 1
             if isinstance(body, list):
                 items.extend(body)
@@ -1190,6 +1209,7 @@ class VPSOrgClient:
                     started=started,
                     budget=budget,
                     abandoned=abandoned,
+                    read_only=True,
                 ): index
                 for index, url in enumerate(urls)
             }
@@ -1218,7 +1238,9 @@ class VPSOrgClient:
             self._wait_out(rate_limited, started, budget)
             for index in missing:
                 try:
-                    bodies[index] = self._send("GET", urls[index], started=started, budget=budget)
+                    bodies[index] = self._send(
+                        "GET", urls[index], started=started, budget=budget, read_only=True
+                    )
                 except NotFound as exc:
                     bodies[index] = exc
 

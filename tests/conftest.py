@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import translation
 
 from panel.models import Membership, Role, Team, TeamToken
+from servers import client as vpsorg
 from servers.fragments import results_memo
 
 API = "http://vpsorg.test/api/v1"
@@ -29,14 +30,20 @@ def _api_url_and_cache(settings) -> Iterator[None]:
     # The production hasher costs ~0.3 s per user created or logged in; tests need no strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
-    # The list's rendered results, per worker (servers.fragments.ResultsMemo): a test's
-    # team has the same pk as the last test's.
-    results_memo.clear()
+    # The per-process memories of the list (its rendered results: a test's team has the
+    # same pk as the last test's; its parsed pages and built servers).
+    _forget_lists()
     yield
     cache.clear()
-    results_memo.clear()
+    _forget_lists()
     # A request in another language (LocaleMiddleware) leaves it active in this thread.
     translation.deactivate()
+
+
+def _forget_lists() -> None:
+    results_memo.clear()
+    vpsorg._PARSED_PAGES.clear()
+    vpsorg._BUILT_LISTS.clear()
 
 
 def _member(team: Team, username: str, role: Role) -> User:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 import responses
 
 from servers import client as vpsorg
@@ -97,3 +99,39 @@ def test_the_memory_is_bounded(rsps, builds, monkeypatch) -> None:
         rsps.get(SERVERS, json=_page([_item(n)]))
         client.list_servers()
     assert len(vpsorg._BUILT_LISTS) <= 2
+
+
+@pytest.fixture
+def parses(monkeypatch) -> Iterator[list[str]]:
+    """The paths of the answers parsed from JSON."""
+    parsed: list[str] = []
+    real = requests.Response.json
+
+    def counted(self, **kwargs):
+        parsed.append(urlsplit(self.url).path)
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(requests.Response, "json", counted)
+    vpsorg._PARSED_PAGES.clear()
+    yield parsed
+    vpsorg._PARSED_PAGES.clear()
+
+
+def test_a_byte_identical_list_page_is_parsed_once(rsps, builds, parses) -> None:
+    rsps.get(SERVERS, json=_page([_item(1), _item(2)]))
+    rsps.get(f"{SERVERS}1/", json=_item(1))
+    client = VPSOrgClient(TOKEN, base_url=API)
+    assert client.list_servers() == client.list_servers()
+    client.get_server(1)
+    client.get_server(1)
+    # A detail's caller may keep or change what it gets: it is parsed each time.
+    assert parses == ["/api/v1/servers/", "/api/v1/servers/1/", "/api/v1/servers/1/"]
+
+
+def test_another_answer_is_parsed(rsps, builds, parses) -> None:
+    rsps.get(SERVERS, json=_page([_item(1)]))
+    rsps.get(SERVERS, json=_page([_item(1, name="renamed")]))
+    client = VPSOrgClient(TOKEN, base_url=API)
+    assert client.list_servers()[0].name == "web-01"
+    assert client.list_servers()[0].name == "renamed"
+    assert len(parses) == 2
