@@ -61,13 +61,14 @@ ROWS_MEMO_SIZE = 5000
 # where the template put the token. Passed as the token itself, it stays in the markup
 # (results_memo), for with_csrf() to replace.
 CSRF_MARK = Markup("<csrf-token>")
+_CSRF_MARK_BYTES = CSRF_MARK.encode()
 
 
-def with_csrf(markup: str, request: HttpRequest) -> str:
-    """Markup rendered with CSRF_MARK for its token, with the request's token instead."""
-    if CSRF_MARK not in markup:
+def with_csrf(markup: bytes, request: HttpRequest) -> bytes:
+    """UTF-8 markup rendered with CSRF_MARK for its token, with the request's token instead."""
+    if _CSRF_MARK_BYTES not in markup:
         return markup
-    return markup.replace(CSRF_MARK, escape(get_token(request)))
+    return markup.replace(_CSRF_MARK_BYTES, escape(get_token(request)).encode())
 
 
 def rows(values: Sequence[Row], csrf_token: str, *, oob: bool = False) -> SafeString:
@@ -105,7 +106,7 @@ class RenderedResults:
     servers: list[vpsorg.Server]
     # Rendered with CSRF_MARK for the token and a slot for the live poller, whose URL
     # carries the time of the answer: both are put in per request.
-    markup: str
+    markup: bytes  # UTF-8
     # What else the page needs of that render: the state it showed (its page clamped to
     # the pages there are) and the rows' (id, digest) pairs, for the poller.
     state: Any

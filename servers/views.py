@@ -115,6 +115,7 @@ def _plans_quietly(team: Team, started: float) -> list[vpsorg.Plan]:
 _RESULTS_SLOT = mark_safe("<panel-results-slot>")
 _LOCATIONS_SLOT = mark_safe("<panel-locations-slot>")
 _POLLER_SLOT = mark_safe("<panel-poller-slot>")
+_RESULTS_SLOT_BYTES, _POLLER_SLOT_BYTES = _RESULTS_SLOT.encode(), _POLLER_SLOT.encode()
 
 
 @require_GET
@@ -184,8 +185,9 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
             request, state, servers, failure, memo_key,
             plans=plans, read_at=read_at, stale=stale, protected=protected,
         )  # fmt: skip
+    # Assembled as UTF-8 (the memo keeps the results so): no page-long string to encode.
     poller = render_to_string("servers/_live.html#poller", {"live": live, "poller_id": "live-list"})
-    results = fragments.with_csrf(markup.replace(_POLLER_SLOT, poller, 1), request)
+    results = fragments.with_csrf(markup.replace(_POLLER_SLOT_BYTES, poller.encode(), 1), request)
     if fragment:
         response = HttpResponse(results)
         if request.htmx.trigger in ("filters", "sort-select"):
@@ -198,8 +200,9 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
             "servers/list.html#location_options",
             {"location_choices": location_choices(servers, plans, state), "state": state},
         )
-        page = shell.replace(_LOCATIONS_SLOT, options, 1).replace(_RESULTS_SLOT, results, 1)
-        response = HttpResponse(page)
+        around = shell.replace(_LOCATIONS_SLOT, options, 1).encode()
+        head, tail = around.split(_RESULTS_SLOT_BYTES, 1)
+        response = HttpResponse(b"".join((head, results, tail)))
     # The same URL answers a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
@@ -212,8 +215,8 @@ def _render_results(
     failure: vpsorg.VPSOrgError | None,
     memo_key: tuple[Any, ...] | None,
     **shown: Any,
-) -> tuple[str, ListState, presenters.Poller]:
-    """The list's #results (with the poller's slot and the CSRF marker), the state it
+) -> tuple[bytes, ListState, presenters.Poller]:
+    """The list's #results in UTF-8 (with the poller's slot and the CSRF marker), the state it
     showed and its poller; kept for the next same answer when it has a key and no server
     in transition."""
     problem = problem_of(failure, retrying=True) if failure else None
@@ -229,7 +232,7 @@ def _render_results(
     if isinstance(failure, NoToken | vpsorg.Unauthorized | vpsorg.Forbidden | TokenUnreadable):
         # Polling cannot help until an admin acts on the token.
         context["live"] = presenters.STOPPED
-    markup = render_to_string("servers/list.html#results", context, request)
+    markup = render_to_string("servers/list.html#results", context, request).encode()
     rows = context["rows"]
     if memo_key is not None and all(row.badge.settled for row in rows):
         seen = tuple((row.server.id, row.digest) for row in rows)
