@@ -175,3 +175,12 @@ def test_peak_memory_and_children_of_this_process() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_case_for_comparison_has_no_verdict() -> None:
+    facts = _facts(60.0)
+    facts["comparisons"].append(
+        {**facts["comparisons"][0], "case": "renamed", "page": 70.0, "target": "-", "limit": None}
+    )
+    line = next(line for line in bench.report(facts).splitlines() if "| renamed |" in line)
+    assert "| 1.40x | - |  | 9.0 ms |" in line
