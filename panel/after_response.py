@@ -38,7 +38,7 @@ class _Pending:
 # the panel is benchmarked on: CPU work begun the moment the last byte went out delays
 # the client's receipt of it by about as long (its reader is woken late while this
 # worker keeps the core; 2.5 ms of work cost a 242 KB page 2.4 ms), and a pause of
-# 1 ms first removed that (docs/benchmarks.md, "After the answer").
+# 1 ms first removed that (docs/benchmarks.md, "Goal 1: the page's own path").
 PAUSE_BEFORE = 0.001
 
 _pending: ContextVar[_Pending | None] = ContextVar("after_response", default=None)
