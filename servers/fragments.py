@@ -108,9 +108,9 @@ class RenderedResults:
     # carries the time of the answer: both are put in per request.
     markup: bytes  # UTF-8
     # What else the page needs of that render: the state it showed (its page clamped to
-    # the pages there are) and the rows' (id, digest) pairs, for the poller.
+    # the pages there are) and its rows, for the poller (presenters.rows_poller).
     state: Any
-    seen: tuple[tuple[str, str], ...]
+    rows: Sequence[Row]
     rendered_at: float = 0.0
 
 

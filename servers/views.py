@@ -176,9 +176,7 @@ def server_list(request: TeamHttpRequest) -> HttpResponse:
     reused = fragments.results_memo.get(memo_key, servers) if memo_key else None
     if reused is not None:
         state = reused.state
-        live = presenters.list_poller(
-            state.params(), team.pk, seen=reused.seen, busy_ids=(), read_at=read_at
-        )
+        live = presenters.rows_poller(state.params(), reused.rows, team.pk, read_at=read_at)
         markup = reused.markup
     else:
         markup, state, live = _render_results(
@@ -235,9 +233,8 @@ def _render_results(
     markup = render_to_string("servers/list.html#results", context, request).encode()
     rows = context["rows"]
     if memo_key is not None and all(row.badge.settled for row in rows):
-        seen = tuple((row.server.id, row.digest) for row in rows)
         fragments.results_memo.keep(
-            memo_key, fragments.RenderedResults(servers, markup, context["state"], seen)
+            memo_key, fragments.RenderedResults(servers, markup, context["state"], rows)
         )
     return markup, context["state"], context["live"]
 

@@ -137,5 +137,5 @@ def test_a_filter_change_within_the_page_uses_the_render_too(api, operator_user,
 def test_the_memo_is_bounded() -> None:
     memo = fragments.ResultsMemo(seconds=10, size=2, clock=lambda: 0.0)
     for n in range(3):
-        memo.keep(n, fragments.RenderedResults([], f"markup {n}".encode(), None, ()))
+        memo.keep(n, fragments.RenderedResults([], f"markup {n}".encode(), None, []))
     assert memo.get(0, []) is None and memo.get(2, []).markup == b"markup 2"
