@@ -3,10 +3,9 @@ the power buttons) for the Django templates (servers_tags) and the live endpoint
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -111,7 +110,6 @@ class RenderedResults:
     # the pages there are) and its rows, for the poller (presenters.rows_poller).
     state: Any
     rows: Sequence[Row]
-    rendered_at: float = 0.0
 
 
 class ResultsMemo:
@@ -124,32 +122,33 @@ class ResultsMemo:
     used again instead of the rows' context and the template. Relative times ("2
     minutes ago") are then right to within `seconds`; a render with a server in
     transition is not kept (its poller counts the time since). Bounded: emptied when
-    full, like the rows' memo; its entries are a page of markup each.
+    full, like the rows' memo (and, like it, a plain dict the request threads share);
+    its entries are a page of markup each.
     """
 
     def __init__(self, seconds: float, size: int, clock: Callable[[], float]) -> None:
         self.seconds = seconds
         self.size = size
         self.clock = clock
-        self._entries: dict[Hashable, RenderedResults] = {}
-        self._lock = threading.Lock()
+        # key -> (when it was rendered, by `clock`; the render)
+        self._entries: dict[Hashable, tuple[float, RenderedResults]] = {}
 
     def get(self, key: Hashable, servers: list[vpsorg.Server]) -> RenderedResults | None:
-        entry = self._entries.get(key)
-        if entry is None or self.clock() - entry.rendered_at > self.seconds:
+        found = self._entries.get(key)
+        if found is None:
             return None
-        return entry if entry.servers == servers else None
+        rendered_at, entry = found
+        if self.clock() - rendered_at > self.seconds or entry.servers != servers:
+            return None
+        return entry
 
     def keep(self, key: Hashable, entry: RenderedResults) -> None:
-        entry = replace(entry, rendered_at=self.clock())
-        with self._lock:
-            if len(self._entries) >= self.size and key not in self._entries:
-                self._entries.clear()
-            self._entries[key] = entry
+        if len(self._entries) >= self.size and key not in self._entries:
+            self._entries.clear()
+        self._entries[key] = (self.clock(), entry)
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
 
 results_memo = ResultsMemo(seconds=10.0, size=32, clock=time.monotonic)
