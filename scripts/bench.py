@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import platform
@@ -765,7 +766,7 @@ def run(plan: Plan, mode: str) -> dict[str, Any]:
             # Not the goal's case (the same servers), for comparison: a server renamed at
             # VPS.org before each page (untimed), so the page's memories of the last
             # answer (its parse, its servers, its rendered results) never apply.
-            renamed = iter(range(10**6))
+            renamed = itertools.count()
 
             def changed() -> None:
                 sandbox.rename(TOKEN_100, ids_100[0], f"renamed-{next(renamed)}")

@@ -217,11 +217,13 @@ def _render_results(
     """The list's #results in UTF-8 (with the poller's slot and the CSRF marker), the state it
     showed and its poller; kept for the next same answer when it has a key and no server
     in transition."""
-    problem = problem_of(failure, retrying=True) if failure else None
+    upstream = _upstream_context(failure, retrying=True)
     errors = 1 if failure else 0
     context = {
-        **_upstream_context(failure, retrying=True),
-        **results_context(request, state, servers, errors=errors, problem=problem, **shown),
+        **upstream,
+        **results_context(
+            request, state, servers, errors=errors, problem=upstream["problem"], **shown
+        ),
         "membership": request.membership,
         "can_manage": _can_manage(request),
         "poller_slot": _POLLER_SLOT,
