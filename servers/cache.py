@@ -135,12 +135,13 @@ MaxAge = float | Callable[[Any], float] | None
 
 def _fresh(entry: Any, max_age: MaxAge = None, since: float | None = None) -> bool:
     """Young enough: at most `max_age` seconds old (ttl() by default, or what a callable
-    says of the cached value; a failure never longer than ttl()), or written after
-    `since` (a fill this caller waited for)."""
+    says of the cached value; a failure never longer than ttl()); or, given `since` (a
+    fresh read waiting for another caller's fill), written at or after it, whatever
+    its age would allow."""
     if not isinstance(entry, dict) or "at" not in entry:
         return False
-    if since is not None and entry["at"] >= since:
-        return True
+    if since is not None:
+        return entry["at"] >= since
     if max_age is None:
         limit = ttl()
     elif callable(max_age):

@@ -271,6 +271,28 @@ def test_a_fresh_read_shares_a_fill_that_began_after_it(team, api, clock, monkey
     assert len(api.calls) == 0
 
 
+def test_a_fresh_read_waits_past_an_entry_older_than_itself(team, api, clock, monkeypatch) -> None:
+    """Another worker is asking right now and takes a while: the entry left from before
+    this read, young as it is, is not the answer VPS.org gives now (a server renamed
+    elsewhere meanwhile would be shown with its old name)."""
+    key = cache._list_key(team, None, None)
+    old = [vpsorg.Server(id="42", name="old-name", status="active")]
+    django_cache.set(key, {"at": clock() - 1, "value": old})  # within the ttl
+    django_cache.add(f"{key}:lock", 1)
+    answer = [vpsorg.Server(id="42", name="new-name", status="active")]
+    sleeps: list[float] = []
+
+    def other_worker_finishes_later(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.advance(seconds)
+        if len(sleeps) == 3:
+            django_cache.set(key, {"at": clock(), "value": answer})
+
+    monkeypatch.setattr(cache, "sleep", other_worker_finishes_later)
+    assert cache.list_servers(team, fresh=True) == answer
+    assert len(sleeps) == 3 and len(api.calls) == 0
+
+
 def test_max_age_may_depend_on_the_entry(team, api, clock) -> None:
     api.get(f"{API}/servers/", json=page([server_json(1, status="active")]))
     cache.list_servers(team)

@@ -131,6 +131,57 @@ def test_a_rename_through_one_worker_is_seen_through_both_at_once(defaults) -> N
     assert len({entry["pid"] for entry in served}) == 2, served
 
 
+def _on_both_workers(defaults: Defaults, path: str) -> list[requests.Response]:
+    """`path` for two viewers at once, a slow upstream keeping each worker on one."""
+    instance, sandbox = defaults.instance, defaults.sandbox
+    before = len(instance.access_entries())
+    requests.post(sandbox.url + "/_sandbox/faults", json={"latency": 0.5}, timeout=10)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            sessions = [defaults.sessions["vic"], defaults.sessions["val"]]
+            pages = list(pool.map(lambda s: s.get(instance.url + path, timeout=60), sessions))
+    finally:
+        requests.delete(sandbox.url + "/_sandbox/faults", timeout=10)
+    # The access log leaves the query string out.
+    served = [e for e in instance.access_entries()[before:] if e["path"] == path.split("?")[0]]
+    assert len({entry["pid"] for entry in served}) == 2, served
+    return pages
+
+
+def test_a_change_made_outside_the_panel_is_on_every_workers_next_page(defaults) -> None:
+    """Each worker keeps the list it last parsed, built and rendered (issue 11); another
+    tool renaming a server at VPS.org, with no word to the panel, is on the next page
+    either worker serves, and an outage in between shows the last list as not current."""
+    sandbox, headers = defaults.sandbox, {"Authorization": f"Bearer {TOKEN}"}
+    server = requests.get(sandbox.api_url + "/servers/", headers=headers, timeout=10).json()
+    server = server["results"][-1]
+    # Found by its hostname, which the rename leaves: on the page before and after it.
+    path = f"/servers/?q={server['hostname']}"
+    for _ in range(2):  # both workers render, then both have it to reuse
+        assert all(server["name"] in page.text for page in _on_both_workers(defaults, path))
+    renamed = requests.patch(
+        f"{sandbox.api_url}/servers/{server['id']}/",
+        json={"name": "renamed-elsewhere"},
+        headers=headers,
+        timeout=10,
+    )
+    assert renamed.status_code == 200
+    pages = _on_both_workers(defaults, path)
+    assert all("renamed-elsewhere" in page.text for page in pages)
+    assert all('id="stale-note"' not in page.text for page in pages)
+    requests.post(sandbox.url + "/_sandbox/faults", json={"error_rate": 1.0}, timeout=10)
+    try:
+        down = defaults.sessions["vic"].get(defaults.instance.url + path, timeout=60)
+    finally:
+        requests.delete(sandbox.url + "/_sandbox/faults", timeout=10)
+    # The last list known, said to be not current (it is rewritten at most every
+    # KNOWN_REFRESH seconds, so it may be from before the rename).
+    assert down.status_code == 200
+    assert 'id="stale-note"' in down.text and server["hostname"] in down.text
+    back = defaults.sessions["vic"].get(defaults.instance.url + path, timeout=60)
+    assert 'id="stale-note"' not in back.text and "renamed-elsewhere" in back.text
+
+
 def test_the_login_lockout_counts_failures_across_both_workers(defaults) -> None:
     instance = defaults.instance
     # The procedure works: the right password logs in (before any failure from 127.0.0.1).
